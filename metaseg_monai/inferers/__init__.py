@@ -1,0 +1,3 @@
+from metaseg_monai.inferers.metadata_inferer import MetadataInferer
+
+__all__ = ["MetadataInferer"]

@@ -1,0 +1,13 @@
+from metaseg_monai.networks.blocks import FiLMBlock, FiLMGenerator, FiLMLayer, MetadataSEBlock
+from metaseg_monai.networks.nets import CONDITIONINGS, PRESETS, MetaUNet, MultiHeadUNet
+
+__all__ = [
+    "CONDITIONINGS",
+    "PRESETS",
+    "FiLMBlock",
+    "FiLMGenerator",
+    "FiLMLayer",
+    "MetaUNet",
+    "MetadataSEBlock",
+    "MultiHeadUNet",
+]

@@ -1,0 +1,282 @@
+"""Encode a sample's metadata fields (declared by a :class:`MetadataSpec`) into one float32 vector ``(M,)``.
+
+After collation, MONAI's ``PrepareBatchExtraInput("metadata")`` passes the ``(B, M)`` batch to ``network(image, meta)``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from monai.data import MetaTensor
+from monai.transforms import MapTransform
+from monai.utils import TransformBackends
+
+__all__ = ["CategoricalField", "ContinuousField", "EncodeMetadatad", "MetadataSpec", "sample_id_of"]
+
+ENCODE_MODES = ("true", "dummy")
+
+
+def _at(sample_id: str, name: str) -> str:
+    return f"sample {sample_id!r}: field {name!r}"
+
+
+def _finite(value: Any) -> float | None:
+    """``float(value)`` (strings stripped first) if that is a finite number, else ``None``."""
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class CategoricalField:
+    """One-hot encoding of a categorical field over a declared vocabulary; width ``len(categories)``.
+
+    Values are matched as ``str(value).strip()``, so a CSV integer ``3`` matches category ``"3"``.
+
+    Args:
+        name: key of the field in the data dictionary.
+        categories: the vocabulary, in output order; non-empty, unique, no empty strings.
+    """
+
+    name: str
+    categories: Sequence[str]
+
+    def __post_init__(self) -> None:
+        cats = tuple(str(c).strip() for c in self.categories)
+        if not cats or "" in cats:
+            raise ValueError(f"categorical field {self.name!r}: categories must be non-empty strings, got {cats}.")
+        duplicates = sorted({c for c in cats if cats.count(c) > 1})
+        if duplicates:
+            raise ValueError(f"categorical field {self.name!r}: duplicate categories {duplicates}.")
+        object.__setattr__(self, "categories", cats)
+
+    @property
+    def width(self) -> int:
+        return len(self.categories)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f"{self.name}={c}" for c in self.categories]
+
+    def encode(self, value: Any, sample_id: str) -> np.ndarray:
+        """Return the one-hot vector, float32 shape ``(len(categories),)``."""
+        key = str(value).strip()
+        if key not in self.categories:
+            raise ValueError(
+                f"{_at(sample_id, self.name)} has unknown category {key!r}; expected one of {list(self.categories)}"
+            )
+        out = np.zeros(self.width, dtype=np.float32)
+        out[self.categories.index(key)] = 1.0
+        return out
+
+
+@dataclass(frozen=True)
+class ContinuousField:
+    """A scalar field encoded as ``(value - mean) / std``; width 1.
+
+    Use :meth:`from_range` for min-max scaling, ``(value - minimum) / (maximum - minimum)``. Accepted values: ints,
+    floats, numpy/torch scalars and strings that parse as a float (``"2.4"``); NaN, inf, ``None``, ``""`` and
+    non-numeric strings raise ``ValueError``.
+
+    Args:
+        name: key of the field in the data dictionary.
+        mean: value subtracted first (finite).
+        std: divisor applied after subtracting ``mean`` (finite and > 0).
+    """
+
+    name: str
+    mean: float = 0.0
+    std: float = 1.0
+
+    def __post_init__(self) -> None:
+        mean, std = _finite(self.mean), _finite(self.std)
+        if mean is None:
+            raise ValueError(f"continuous field {self.name!r}: mean must be finite, got {self.mean!r}.")
+        if std is None or std <= 0:
+            raise ValueError(f"continuous field {self.name!r}: std must be finite and > 0, got {self.std!r}.")
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "std", std)
+
+    @classmethod
+    def from_range(cls, name: str, minimum: float, maximum: float) -> ContinuousField:
+        """Min-max scaling: ``minimum`` maps to 0 and ``maximum`` to 1 (requires finite ``minimum < maximum``)."""
+        low, high = _finite(minimum), _finite(maximum)
+        if low is None or high is None or high <= low:
+            raise ValueError(f"continuous field {name!r}: need finite minimum < maximum, got {minimum!r}, {maximum!r}.")
+        return cls(name, mean=low, std=high - low)
+
+    @property
+    def width(self) -> int:
+        return 1
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [self.name]
+
+    def encode(self, value: Any, sample_id: str) -> np.ndarray:
+        """Return the normalised value, float32 shape ``(1,)``."""
+        number = _finite(value)
+        if number is None:  # strings are quoted ('large', ''), other values printed as is (nan, None)
+            found = repr(value) if isinstance(value, str) else str(value)
+            raise ValueError(f"{_at(sample_id, self.name)} expected a finite number, found {found}")
+        return np.asarray([(number - self.mean) / self.std], dtype=np.float32)
+
+
+Field = CategoricalField | ContinuousField
+
+_FIELD_KEYS = {
+    "categorical": {"name", "type", "categories"},
+    "continuous": {"name", "type", "mean", "std", "minimum", "maximum"},
+}
+
+
+def _field_from_dict(cfg: Mapping[str, Any]) -> Field:
+    name = cfg.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"metadata field config needs a non-empty string 'name', got {dict(cfg)}.")
+    kind = cfg.get("type")
+    if kind not in _FIELD_KEYS:
+        raise ValueError(f"field {name!r}: unknown type {kind!r}; expected one of {sorted(_FIELD_KEYS)}.")
+    unknown = sorted(set(cfg) - _FIELD_KEYS[kind])
+    if unknown:
+        raise ValueError(
+            f"field {name!r}: unknown keys {unknown} for type {kind!r}; allowed {sorted(_FIELD_KEYS[kind])}"
+        )
+    if kind == "categorical":
+        if "categories" not in cfg or isinstance(cfg["categories"], (str, bytes)):
+            raise ValueError(f"field {name!r}: categorical fields need a list 'categories'.")
+        return CategoricalField(name, tuple(cfg["categories"]))
+    has_range = {"minimum", "maximum"} & set(cfg)
+    if has_range:
+        if len(has_range) != 2 or {"mean", "std"} & set(cfg):
+            raise ValueError(f"field {name!r}: give mean/std or both minimum and maximum, got keys {sorted(cfg)}.")
+        return ContinuousField.from_range(name, cfg["minimum"], cfg["maximum"])
+    return ContinuousField(name, mean=cfg.get("mean", 0.0), std=cfg.get("std", 1.0))
+
+
+class MetadataSpec:
+    """An ordered list of metadata fields and their encodings; the output vector concatenates them in order.
+
+    Args:
+        fields: :class:`CategoricalField` / :class:`ContinuousField` objects or JSON-style dicts, e.g.
+            ``{"name": "cell_line", "type": "categorical", "categories": ["HeLa", "MDCK"]}``,
+            ``{"name": "tumor_size", "type": "continuous", "mean": 4.0, "std": 3.0}`` or
+            ``{"name": "age", "type": "continuous", "minimum": 0, "maximum": 100}``.
+    """
+
+    def __init__(self, fields: Sequence[Field | Mapping[str, Any]]) -> None:
+        if isinstance(fields, (str, bytes, Mapping)) or not isinstance(fields, Sequence):
+            raise ValueError(f"fields must be a list of fields or field dicts, got {type(fields).__name__}.")
+        parsed = [_field_from_dict(f) if isinstance(f, Mapping) else f for f in fields]
+        for f in parsed:
+            if not isinstance(f, (CategoricalField, ContinuousField)):
+                raise ValueError(f"metadata field must be a CategoricalField, ContinuousField or dict, got {f!r}.")
+        if not parsed:
+            raise ValueError("a MetadataSpec needs at least one field.")
+        names = [f.name for f in parsed]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"metadata field names must be unique; duplicated: {duplicates}.")
+        self.fields: tuple[Field, ...] = tuple(parsed)
+
+    @classmethod
+    def from_config(cls, obj: MetadataSpec | Sequence[Any] | Mapping[str, Any]) -> MetadataSpec:
+        """Build from a spec, a list of field dicts/objects, or a bundle-style ``{"fields": [...]}`` dict."""
+        if isinstance(obj, MetadataSpec):
+            return obj
+        if isinstance(obj, Mapping):
+            if set(obj) != {"fields"}:
+                raise ValueError(f"metadata spec dict must have exactly one key 'fields', got keys {sorted(obj)}.")
+            obj = obj["fields"]
+        return cls(obj)
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def num_features(self) -> int:
+        """Total width ``M`` of the encoded vector."""
+        return sum(f.width for f in self.fields)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """One name per output position, e.g. ``["cell_line=HeLa", "cell_line=MDCK", "tumor_size"]``."""
+        return [n for f in self.fields for n in f.feature_names]
+
+    def encode(self, sample: Mapping[Hashable, Any], sample_id: str = "<sample N/A>") -> np.ndarray:
+        """Encode ``sample[field.name]`` for every field into a float32 array of shape ``(num_features,)``.
+
+        A missing field raises ``ValueError`` listing the keys present: metadata is never filled in silently.
+        """
+        parts = []
+        for f in self.fields:
+            if f.name in sample:
+                parts.append(f.encode(sample[f.name], sample_id))
+            else:
+                raise ValueError(f"{_at(sample_id, f.name)} is missing; keys present: {sorted(map(str, sample))}")
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def __repr__(self) -> str:
+        return f"MetadataSpec({list(self.fields)!r})"
+
+
+def sample_id_of(data: Mapping[Hashable, Any], id_key: Hashable = "image") -> str:
+    """Name a sample for error messages: ``data[id_key]`` if it is a path, else its MetaTensor ``filename_or_obj``."""
+    item = data.get(id_key)
+    if isinstance(item, (str, os.PathLike)):
+        return os.fspath(item)
+    if isinstance(item, MetaTensor) and item.meta.get("filename_or_obj"):
+        return str(item.meta["filename_or_obj"])
+    return "<sample N/A>"
+
+
+class EncodeMetadatad(MapTransform):
+    """Dictionary transform writing ``d[output_key]``: float32 tensor of shape ``(M,)``, ``M = spec.num_features``.
+
+    Fields are read from the top level of the data dict, e.g. ``{"image": "a.png", "cell_line": "HeLa"}``; the
+    ``keys`` of this ``MapTransform`` are the spec's field names. It is deterministic (not ``Randomizable``), so
+    ``CacheDataset`` caches its output. The input dict is not modified; a shallow copy is returned.
+
+    Args:
+        spec: a :class:`MetadataSpec`, a list of fields / field dicts, or ``{"fields": [...]}`` (bundle JSON).
+        output_key: key under which the vector is stored; must not be a field name.
+        mode: ``"true"`` encodes the fields; ``"dummy"`` writes zeros of the same width without reading any field
+            (the "dummy metadata" ablation arm).
+        id_key: data key used to name the sample in error messages (a path or a MetaTensor with ``filename_or_obj``).
+    """
+
+    backend = [TransformBackends.TORCH, TransformBackends.NUMPY]
+
+    def __init__(
+        self,
+        spec: MetadataSpec | Sequence[Any] | Mapping[str, Any],
+        output_key: str = "metadata",
+        mode: str = "true",
+        id_key: Hashable = "image",
+    ) -> None:
+        self.spec = MetadataSpec.from_config(spec)
+        # a missing field is always an error (no silent zeros), so allow_missing_keys is not offered
+        super().__init__(self.spec.field_names, allow_missing_keys=False)
+        if mode not in ENCODE_MODES:
+            raise ValueError(f"mode must be one of {list(ENCODE_MODES)}, got {mode!r}.")
+        if output_key in self.spec.field_names:
+            raise ValueError(f"output_key {output_key!r} clashes with a metadata field of the same name.")
+        self.output_key, self.mode, self.id_key = output_key, mode, id_key
+
+    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        d = dict(data)
+        if self.mode == "dummy":
+            vector = np.zeros(self.spec.num_features, dtype=np.float32)
+        else:
+            vector = self.spec.encode(d, sample_id_of(d, self.id_key))
+        d[self.output_key] = torch.as_tensor(vector, dtype=torch.float32)
+        return d
