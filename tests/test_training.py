@@ -52,3 +52,13 @@ def test_demo_writes_results_and_never_overwrites(tmp_path, capsys):
     with pytest.raises(FileExistsError, match=r"results\.json exists"):
         demo("none", epochs=1, output_dir=str(tmp_path))
     assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_every_conditioning_reads_the_switch_and_metadata_free_arms_cannot():
+    for conditioning, mode in [("me", "true"), ("film", "true"), ("se", "true"), ("sme", "dummy")]:
+        result = train_shape_switch(conditioning, mode, epochs=40)
+        if mode == "true" and conditioning != "se":
+            assert result["f1"] > 0.9, (conditioning, result["f1"])
+        else:
+            assert result["f1"] < 0.75, (conditioning, mode, result["f1"])
