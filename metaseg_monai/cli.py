@@ -83,6 +83,7 @@ def demo(
         result = train_shape_switch(conditioning, mode, epochs=epochs, seed=seed, device=device)
         result["variant"], result["seconds"] = name, time.perf_counter() - start
         results.append(result)
+        print(f"  {name}: F1 {result['f1']:.3f} ({result['seconds']:.1f} s)", flush=True)
     print(header)
     for r in results:
         per = r["f1_per_target"]
@@ -94,7 +95,12 @@ def demo(
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s")
-    fire.Fire({"demo": demo})
+    logging.getLogger("ignite").setLevel(logging.WARNING)  # MONAI's engines log every epoch; the CLI prints a summary
+    try:
+        fire.Fire({"demo": demo})
+    except (ValueError, FileExistsError) as err:  # bad arguments or input: a message, not a traceback
+        print(f"metaseg: error: {err}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ alone says which shapes to segment, and evaluates pixel F1 with ``SupervisedEval
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,8 +25,6 @@ from metaseg_monai.networks import CONDITIONINGS, MetaUNet
 from metaseg_monai.transforms import EncodeMetadatad
 
 __all__ = ["f1_from_confusion", "train_shape_switch"]
-
-logger = logging.getLogger(__name__)
 
 
 def f1_from_confusion(confusion: np.ndarray) -> float:
@@ -137,5 +134,4 @@ def train_shape_switch(
         "f1_per_image": per_image,
         "final_loss": float(trainer.state.output[0]["loss"]) if trainer.state.output else float("nan"),
     }
-    logger.info("%s (%s metadata): pooled F1 %.3f", conditioning, metadata_mode, result["f1"])
     return result
