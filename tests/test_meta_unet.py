@@ -155,3 +155,35 @@ def test_metadata_inferer_slices_a_volume():
     torch.testing.assert_close(out, expected)
     with pytest.raises(ValueError, match=r"batch=2, metadata_dim\), got \[3, 3\]"):
         MetadataInferer(SliceInferer(roi_size=(16, 16)))(volume, net, torch.randn(3, 3))
+
+
+def test_bundle_config_builds_presets_and_ckpt_export_round_trips(tmp_path):
+    import json
+
+    from monai.bundle import ConfigParser, ckpt_export
+
+    config = {
+        "network_def": {
+            "_target_": "metaseg_monai.networks.MetaUNet.from_preset",
+            "preset": "plutenko_code",
+            "spatial_dims": 2,
+            "in_channels": 1,
+            "out_channels": 2,
+            "metadata_dim": 3,
+            "features": [4, 4, 4],
+        }
+    }
+    (tmp_path / "inference.json").write_text(json.dumps(config))
+    parser = ConfigParser(config)
+    net = parser.get_parsed_content("network_def").eval()
+    torch.save(net.state_dict(), tmp_path / "model.pt")
+    ckpt_export(
+        net_id="network_def",
+        filepath=str(tmp_path / "model.ts"),
+        ckpt_file=str(tmp_path / "model.pt"),
+        config_file=str(tmp_path / "inference.json"),
+    )
+    exported = torch.jit.load(str(tmp_path / "model.ts"))
+    x, m = torch.randn(1, 1, 16, 16), torch.randn(1, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x, m), net(x, m))
