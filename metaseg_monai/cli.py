@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 
@@ -35,20 +33,6 @@ def parse_variants(variants: str | Sequence[str]) -> list[tuple[str, str]]:
     return parsed
 
 
-def _write_json_atomic(path: str, obj: object) -> None:
-    """Write JSON next to ``path`` and rename it into place, so a kill never leaves a half-written file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def demo(
     variants: str | Sequence[str] = "none,se,me,sme,film,sme:dummy",
     epochs: int = 40,
@@ -68,6 +52,7 @@ def demo(
         output_dir: if given, ``results.json`` is written there.
         device: torch device, e.g. ``cpu`` or ``cuda:0``.
     """
+    from metaseg_monai.data.io import write_json
     from metaseg_monai.demo import train_shape_switch
 
     parsed = parse_variants(variants)
@@ -89,7 +74,7 @@ def demo(
         per = r["f1_per_target"]
         print(f"{r['variant']:<12} {r['f1']:>6.3f} {per['disk']:>8.3f} {per['square']:>10.3f} {r['seconds']:>7.1f}")
     if output_dir is not None:
-        _write_json_atomic(os.path.join(output_dir, "results.json"), results)
+        write_json(os.path.join(output_dir, "results.json"), results)
         print(f"wrote {os.path.join(output_dir, 'results.json')}")
 
 

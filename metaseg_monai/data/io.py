@@ -1,0 +1,167 @@
+"""Reading and writing the files of the public dataset layouts, with errors that name the file.
+
+Every reader in :mod:`metaseg_monai.data` goes through :func:`read_image` / :func:`read_nifti`, and every generator
+writes through the ``write_*`` functions, which write to a temporary file beside the target and rename it into place:
+a kill never leaves a half-written file, and an existing file is never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "atomic_path",
+    "check_same_shape",
+    "prepare_output_dir",
+    "read_image",
+    "read_nifti",
+    "write_image",
+    "write_json",
+    "write_nifti",
+]
+
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
+
+
+def _require_file(path: str | os.PathLike, context: str = "") -> Path:
+    p = Path(path)
+    if not p.is_file():
+        where = f" ({context})" if context else ""
+        raise FileNotFoundError(f"file not found: '{p}'{where}.")
+    return p
+
+
+def read_image(path: str | os.PathLike, context: str = "") -> np.ndarray:
+    """Read a PNG or TIFF (grey or RGB(A), 8 or 16 bit) as a numpy array, (H, W) or (H, W, C), dtype kept.
+
+    Args:
+        path: the file.
+        context: where the path came from (e.g. ``"metadata.csv row 4, column 'label'"``), added to errors.
+
+    Raises:
+        FileNotFoundError: the file does not exist. ValueError: it cannot be decoded or has an unknown suffix.
+    """
+    p = _require_file(path, context)
+    suffix = p.suffix.lower()
+    where = f" ({context})" if context else ""
+    if suffix not in IMAGE_SUFFIXES:
+        raise ValueError(f"cannot read '{p}'{where}: expected one of {IMAGE_SUFFIXES}, found suffix '{suffix}'.")
+    try:
+        if suffix == ".png":
+            from PIL import Image
+
+            with Image.open(p) as im:
+                return np.asarray(im)
+        import tifffile
+
+        return np.asarray(tifffile.imread(p))
+    except Exception as err:  # decoders raise many types; all mean "unreadable"
+        raise ValueError(f"cannot read image '{p}'{where}: {type(err).__name__}: {err}") from err
+
+
+def read_nifti(path: str | os.PathLike, context: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Read a NIfTI volume; returns ``(array, affine)`` with the array as stored on disk (no reorientation)."""
+    p = _require_file(path, context)
+    where = f" ({context})" if context else ""
+    try:
+        import nibabel as nib
+
+        img = nib.load(str(p))
+        return np.asanyarray(img.dataobj), np.asarray(img.affine)
+    except Exception as err:
+        raise ValueError(f"cannot read NIfTI '{p}'{where}: {type(err).__name__}: {err}") from err
+
+
+def check_same_shape(
+    image_shape: Sequence[int],
+    label_shape: Sequence[int],
+    image_path: str | os.PathLike,
+    label_path: str | os.PathLike,
+    channel_last: bool = False,
+) -> None:
+    """Raise ``ValueError`` unless image and label have the same spatial shape.
+
+    With ``channel_last`` (2D PNG/TIFF files), a trailing channel axis of a 3-axis shape (RGB, RGBA or 1) is not
+    compared, so an (H, W, 3) image matches an (H, W) mask.
+    """
+
+    def spatial(shape: Sequence[int]) -> tuple[int, ...]:
+        shape = tuple(int(s) for s in shape)
+        return shape[:2] if channel_last and len(shape) == 3 else shape
+
+    if spatial(image_shape) != spatial(label_shape):
+        raise ValueError(
+            f"image '{image_path}' has shape {tuple(image_shape)} but label '{label_path}' has shape "
+            f"{tuple(label_shape)}; their spatial shapes must match."
+        )
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[str]:
+    """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error removed.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"'{target}' exists; refusing to overwrite it.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # keep the full suffix (e.g. .nii.gz) so that writers choosing a format by name still see it
+    suffix = "".join(target.suffixes) or ".tmp"
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_image(path: str | os.PathLike, array: np.ndarray, overwrite: bool = False) -> None:
+    """Write a PNG (uint8/uint16, grey or RGB) or a TIFF (any dtype), atomically."""
+    suffix = Path(path).suffix.lower()
+    with atomic_path(path, overwrite) as tmp:
+        if suffix == ".png":
+            from PIL import Image
+
+            Image.fromarray(np.ascontiguousarray(array)).save(tmp, format="PNG")
+        elif suffix in (".tif", ".tiff"):
+            import tifffile
+
+            tifffile.imwrite(tmp, np.ascontiguousarray(array))
+        else:
+            raise ValueError(f"cannot write '{path}': expected one of {IMAGE_SUFFIXES}, found suffix '{suffix}'.")
+
+
+def write_nifti(path: str | os.PathLike, array: np.ndarray, affine: np.ndarray, overwrite: bool = False) -> None:
+    """Write a NIfTI volume (``.nii`` or ``.nii.gz``) with the given affine, atomically."""
+    import nibabel as nib
+
+    with atomic_path(path, overwrite) as tmp:
+        nib.save(nib.Nifti1Image(np.asarray(array), np.asarray(affine, dtype=np.float64)), tmp)
+
+
+def write_json(path: str | os.PathLike, obj: object, overwrite: bool = False) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_path(path, overwrite) as tmp, open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+
+
+def prepare_output_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` for a generator; refuse a non-empty existing folder so no one's data is mixed or replaced."""
+    out = Path(path)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"output folder '{out}' exists and is not empty; choose a new or empty folder.")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
