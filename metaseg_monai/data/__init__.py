@@ -1,3 +1,32 @@
-from metaseg_monai.data.shape_switch import SHAPE_SWITCH_FIELDS, make_shape_switch_samples
+"""Readers for the papers' public dataset layouts, generators that write those layouts, and file I/O."""
 
-__all__ = ["SHAPE_SWITCH_FIELDS", "make_shape_switch_samples"]
+from metaseg_monai.data.annotation_styles import write_styled_copy
+from metaseg_monai.data.bids import load_bids_tumor_type
+from metaseg_monai.data.ctc import consecutive_frame_pairs, load_ctc_sequence
+from metaseg_monai.data.decathlon import decathlon_labels, load_decathlon
+from metaseg_monai.data.dsb import LoadDSBInstanceLabeld, dsb_instance_label, load_dsb2018
+from metaseg_monai.data.kits import KITS19_LABELS, KITS21_LABELS, load_kits19, load_kits21
+from metaseg_monai.data.sample_data import SAMPLE_DATA_KINDS, generate_sample_data
+from metaseg_monai.data.shape_switch import SHAPE_SWITCH_FIELDS, make_shape_switch_samples
+from metaseg_monai.data.table import load_table_dataset
+
+__all__ = [
+    "KITS19_LABELS",
+    "KITS21_LABELS",
+    "SAMPLE_DATA_KINDS",
+    "SHAPE_SWITCH_FIELDS",
+    "LoadDSBInstanceLabeld",
+    "consecutive_frame_pairs",
+    "decathlon_labels",
+    "dsb_instance_label",
+    "generate_sample_data",
+    "load_bids_tumor_type",
+    "load_ctc_sequence",
+    "load_decathlon",
+    "load_dsb2018",
+    "load_kits19",
+    "load_kits21",
+    "load_table_dataset",
+    "make_shape_switch_samples",
+    "write_styled_copy",
+]

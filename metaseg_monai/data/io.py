@@ -19,7 +19,9 @@ import numpy as np
 __all__ = [
     "IMAGE_SUFFIXES",
     "atomic_path",
+    "check_nifti_pair",
     "check_same_shape",
+    "nifti_shape",
     "prepare_output_dir",
     "read_image",
     "read_nifti",
@@ -78,6 +80,25 @@ def read_nifti(path: str | os.PathLike, context: str = "") -> tuple[np.ndarray, 
         return np.asanyarray(img.dataobj), np.asarray(img.affine)
     except Exception as err:
         raise ValueError(f"cannot read NIfTI '{p}'{where}: {type(err).__name__}: {err}") from err
+
+
+def nifti_shape(path: str | os.PathLike, context: str = "") -> tuple[int, ...]:
+    """The array shape from a NIfTI header, without decoding the voxels."""
+    p = _require_file(path, context)
+    try:
+        import nibabel as nib
+
+        return tuple(int(s) for s in nib.load(str(p)).shape)
+    except Exception as err:
+        where = f" ({context})" if context else ""
+        raise ValueError(f"cannot read NIfTI header '{p}'{where}: {type(err).__name__}: {err}") from err
+
+
+def check_nifti_pair(image_path: str | os.PathLike, label_path: str | os.PathLike, context: str = "") -> None:
+    """Both files exist and their headers give the same shape (cheap: no voxel decoding)."""
+    of = f" of {context}" if context else ""
+    image_shape, label_shape = nifti_shape(image_path, f"image{of}"), nifti_shape(label_path, f"label{of}")
+    check_same_shape(image_shape, label_shape, image_path, label_path)
 
 
 def check_same_shape(

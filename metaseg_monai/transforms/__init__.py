@@ -1,5 +1,35 @@
 """Transforms for metadata-conditioned segmentation."""
 
-from .metadata import CategoricalField, ContinuousField, EncodeMetadatad, MetadataSpec, sample_id_of
+from metaseg_monai.transforms.metadata import (
+    CategoricalField,
+    ContinuousField,
+    EncodeMetadatad,
+    MetadataSpec,
+    sample_id_of,
+)
+from metaseg_monai.transforms.polygon import PolygonizeMaskd, count_polygon_vertices, polygonize_mask
+from metaseg_monai.transforms.slices import (
+    VolumeSliceDataset,
+    iter_volume_slices,
+    slices_containing,
+    stack_slices,
+    take_slices,
+    volume_slices_datalist,
+)
 
-__all__ = ["CategoricalField", "ContinuousField", "EncodeMetadatad", "MetadataSpec", "sample_id_of"]
+__all__ = [
+    "CategoricalField",
+    "ContinuousField",
+    "EncodeMetadatad",
+    "MetadataSpec",
+    "PolygonizeMaskd",
+    "VolumeSliceDataset",
+    "count_polygon_vertices",
+    "iter_volume_slices",
+    "polygonize_mask",
+    "sample_id_of",
+    "slices_containing",
+    "stack_slices",
+    "take_slices",
+    "volume_slices_datalist",
+]

@@ -1,0 +1,172 @@
+"""Read a BIDS-style dataset with a categorical subject column (e.g. tumour type), the way ivadomed reads it.
+
+This is the shape of the data in the FiLM paper's spinal-cord tumour experiment (Lemay et al., MIDL 2021), where
+``participants.tsv`` gives the tumour type of each subject and FiLM is conditioned on it. Layout::
+
+    root/
+        participants.tsv                    tab-separated; columns participant_id (sub-XXX) and e.g. tumor_type
+        sub-001/anat/sub-001_T2w.nii.gz     one file per contrast (.nii.gz, or .nii)
+        sub-001/anat/sub-001_T1w.nii.gz
+        derivatives/labels/sub-001/anat/sub-001_T2w_seg-tumor.nii.gz
+
+The label of image ``<sub>_<contrast>.nii.gz`` is ``derivatives/labels/<sub>/anat/<sub>_<contrast><label_suffix>``
+with ivadomed's ``target_suffix`` semantics: the suffix, including its leading underscore, is appended to the image
+file's stem (ivadomed's tumour config uses ``"_seg-tumor"``, its default config ``"_seg-manual"``). Session folders
+(``sub-XXX/ses-YY/``) are not supported and raise an error rather than being skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from metaseg_monai.data.io import check_same_shape, read_nifti
+
+__all__ = ["load_bids_tumor_type", "read_participants"]
+
+NIFTI_SUFFIXES = (".nii.gz", ".nii")
+MISSING_VALUES = ("", "n/a")  # BIDS writes missing values as "n/a"
+
+
+def read_participants(root: str | os.PathLike, metadata_column: str) -> dict[str, str]:
+    """Read ``root/participants.tsv``; returns ``{participant_id: value of metadata_column}``.
+
+    Raises:
+        FileNotFoundError: no participants.tsv. ValueError: empty table, missing column, malformed row, duplicate
+        participant, or an empty / ``n/a`` metadata cell (naming the row).
+    """
+    path = Path(root) / "participants.tsv"
+    if not path.is_file():
+        raise FileNotFoundError(f"BIDS dataset '{root}': participants table '{path}' not found.")
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: tolerate a spreadsheet BOM
+        rows = list(csv.reader(f, delimiter="\t"))
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if not rows:
+        raise ValueError(f"'{path}' is empty; expected a header with 'participant_id' and '{metadata_column}'.")
+    header = [cell.strip() for cell in rows[0]]
+    for column in ("participant_id", metadata_column):
+        if column not in header:
+            raise ValueError(f"'{path}' has no column '{column}'; found columns {header}.")
+    if len(rows) == 1:
+        raise ValueError(f"'{path}' has a header but no participant rows.")
+    id_at, value_at = header.index("participant_id"), header.index(metadata_column)
+    table: dict[str, str] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise ValueError(
+                f"'{path}' line {line}: expected {len(header)} tab-separated cells (as the header), found {len(row)}."
+            )
+        participant, value = row[id_at].strip(), row[value_at].strip()
+        if not participant.startswith("sub-") or participant == "sub-":
+            raise ValueError(f"'{path}' line {line}: participant_id must look like 'sub-XXX', found {participant!r}.")
+        if participant in table:
+            raise ValueError(f"'{path}' line {line}: participant '{participant}' is listed twice.")
+        if value.lower() in MISSING_VALUES:
+            raise ValueError(
+                f"'{path}' line {line} (participant '{participant}'): column '{metadata_column}' is empty ({value!r}); "
+                "every subject needs a value."
+            )
+        table[participant] = value
+    return table
+
+
+def _nifti(folder: Path, stem: str) -> Path | None:
+    for suffix in NIFTI_SUFFIXES:
+        if (folder / f"{stem}{suffix}").is_file():
+            return folder / f"{stem}{suffix}"
+    return None
+
+
+def load_bids_tumor_type(
+    root: str | os.PathLike,
+    metadata_column: str = "tumor_type",
+    contrasts: Sequence[str] = ("T2w",),
+    label_suffix: str = "_seg-tumor",
+    check_files: bool = True,
+) -> list[dict]:
+    """Build a MONAI datalist with one dict per (subject, contrast).
+
+    Args:
+        root: the BIDS dataset folder (see the module docstring for the layout).
+        metadata_column: the participants.tsv column copied into each dict (e.g. ``"tumor_type"``).
+        contrasts: the contrasts to read (``"T2w"``, ``"T1w"``, ...); every subject must have all of them.
+        label_suffix: ivadomed's ``target_suffix``, appended to the image stem, e.g. ``"_seg-tumor"``.
+        check_files: read every image and label (full volumes) to check that they load and have the same shape.
+
+    Returns:
+        ``[{"image": str, "label": str, "participant_id": "sub-001", "contrast": "T2w", metadata_column: str,
+        "case_id": "sub-001_T2w"}, ...]`` sorted by participant, then by the order of ``contrasts``.
+
+    Raises:
+        FileNotFoundError: a missing root, participants.tsv, subject folder, image or label.
+        ValueError: a malformed table, subjects on disk and in the table that differ, session folders, or an image
+        and label of different shapes.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"BIDS dataset folder '{root}' not found.")
+    if isinstance(contrasts, str):
+        contrasts = (contrasts,)
+    contrasts = tuple(contrasts)
+    if not contrasts or any(not isinstance(c, str) or not c for c in contrasts) or len(set(contrasts)) < len(contrasts):
+        raise ValueError(f"contrasts must be unique non-empty strings such as ('T2w',), got {contrasts!r}.")
+    if not label_suffix.startswith("_"):
+        raise ValueError(
+            f"label_suffix {label_suffix!r} must start with '_' (it is appended to the image stem, as ivadomed's "
+            "target_suffix, e.g. '_seg-tumor' gives 'sub-001_T2w_seg-tumor.nii.gz')."
+        )
+    reserved = ("image", "label", "participant_id", "contrast", "case_id")
+    if metadata_column in reserved:
+        raise ValueError(f"metadata_column {metadata_column!r} clashes with a datalist key; reserved: {reserved}.")
+    table = read_participants(root, metadata_column)
+    on_disk = {p.name for p in root.iterdir() if p.is_dir() and p.name.startswith("sub-")}
+    not_listed = sorted(on_disk - set(table))
+    if not_listed:
+        raise ValueError(f"subject folder(s) {not_listed} in '{root}' are not listed in '{root / 'participants.tsv'}'.")
+    no_folder = sorted(set(table) - on_disk)
+    if no_folder:
+        raise FileNotFoundError(
+            f"participant(s) {no_folder} listed in '{root / 'participants.tsv'}' have no subject folder in '{root}'."
+        )
+    label_root = root / "derivatives" / "labels"
+    datalist = []
+    for participant in sorted(table):
+        sessions = sorted(p.name for p in (root / participant).glob("ses-*") if p.is_dir())
+        if sessions:
+            raise ValueError(
+                f"'{root / participant}' has session folders {sessions}; this reader supports "
+                "sub-XXX/anat/ without sessions."
+            )
+        for contrast in contrasts:
+            stem = f"{participant}_{contrast}"
+            anat = root / participant / "anat"
+            image = _nifti(anat, stem)
+            if image is None:
+                raise FileNotFoundError(
+                    f"image of participant '{participant}', contrast '{contrast}' not found: expected '{anat / stem}"
+                    f"{NIFTI_SUFFIXES[0]}' (or {NIFTI_SUFFIXES[1]})."
+                )
+            label_dir = label_root / participant / "anat"
+            label = _nifti(label_dir, f"{stem}{label_suffix}")
+            if label is None:
+                raise FileNotFoundError(
+                    f"label of '{image}' not found: expected '{label_dir / stem}{label_suffix}{NIFTI_SUFFIXES[0]}' "
+                    f"(or {NIFTI_SUFFIXES[1]})."
+                )
+            if check_files:
+                image_array, _ = read_nifti(image, f"participant '{participant}', contrast '{contrast}'")
+                label_array, _ = read_nifti(label, f"label of '{image}'")
+                check_same_shape(image_array.shape, label_array.shape, image, label)
+            datalist.append(
+                {
+                    "image": str(image),
+                    "label": str(label),
+                    "participant_id": participant,
+                    "contrast": contrast,
+                    metadata_column: table[participant],
+                    "case_id": stem,
+                }
+            )
+    return datalist

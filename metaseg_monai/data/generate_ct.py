@@ -1,0 +1,382 @@
+"""Small CT-like abdominal phantoms written in the public KiTS21, KiTS19 and Medical Segmentation Decathlon layouts.
+
+One phantom builder (:func:`_render_case`) serves all four generators: an elliptic body (fat rim -100 HU, soft
+tissue 40 HU, air -1000 HU outside), a spine (bone), a liver, a spleen and two contrast-enhanced kidneys (~150 HU),
+plus, depending on the dataset, one kidney lesion (a heterogeneous tumour of ~60-100 HU or a ~10 HU cyst) or liver
+cancers (~50 HU), and Gaussian noise. The anatomy scales with the field of view, so the same code makes a 64x64 test
+case and a 512x512 benchmark case. The lesion diameter is drawn per case and is what ``kits.json`` records in cm, so
+the recorded size is truly informative about the lesion's label volume.
+
+Layouts written (each generator returns the root that the matching reader takes):
+
+- :func:`generate_kits21`: ``root/case_XXXXX/{imaging.nii.gz, aggregated_MAJ_seg.nii.gz}`` and ``root/kits.json``;
+  labels 1 kidney, 2 tumour, 3 cyst (each case has a tumour or a cyst, never both). Arrays ``(num_slices, H, W)``
+  (axial slices on the first axis, as KiTS), image int16 HU, label uint8.
+- :func:`generate_kits19`: the same with ``segmentation.nii.gz``, labels 1 kidney, 2 tumour (tumours only).
+- :func:`generate_msd_spleen` / :func:`generate_msd_liver`: ``Task09_Spleen`` / ``Task03_Liver`` with
+  ``dataset.json``, ``imagesTr/``, ``labelsTr/``, ``imagesTs/``; arrays ``(X, Y, num_slices)`` as MSD stores them.
+  As in the public tarballs, macOS ``._*`` AppleDouble files are written beside the volumes (``apple_double=True``).
+
+``shape`` and ``spacing`` (mm) are given in the array order of the layout written: ``(slices, H, W)`` for KiTS and
+``(X, Y, slices)`` for MSD. The affines encode the spacing (KiTS19-style permuted affine for KiTS, diagonal for MSD).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from metaseg_monai.data.io import atomic_path, prepare_output_dir, write_json, write_nifti
+
+__all__ = ["generate_kits19", "generate_kits21", "generate_msd_liver", "generate_msd_spleen"]
+
+AIR_HU = -1000
+NOISE_HU = 12.0
+# lesion diameter range as a fraction of the smallest physical extent of the volume (FOV-relative, so a 400 mm FOV
+# gives 3.2-10 cm lesions, the common KiTS range, and a 64 mm test FOV gives 5-16 mm ones that are still visible)
+LESION_DIAMETER_FRACTION = (0.08, 0.25)
+TUMOR_SUBTYPES = ("clear_cell_rcc", "papillary", "chromophobe")
+_MSD_TASKS = {
+    "spleen": {"task": "Task09_Spleen", "name": "Spleen", "labels": {"0": "background", "1": "spleen"}},
+    "liver": {"task": "Task03_Liver", "name": "Liver", "labels": {"0": "background", "1": "liver", "2": "cancer"}},
+}
+_APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(66)  # AppleDouble magic + header
+
+
+@dataclass
+class _Part:
+    """An ellipsoid (or, with ``rz=None``, an elliptic cylinder through all slices) in mm, painted in order."""
+
+    name: str
+    centre: tuple[float, float, float]  # (z, y, x) mm
+    radii: tuple[float | None, float, float]  # (z, y, x) mm
+    hu: float
+    texture: float = 0.0  # amplitude of a smooth intensity pattern (heterogeneous tumour)
+
+
+def _draw_anatomy(rng: np.random.Generator, extent: np.ndarray) -> list[_Part]:
+    """Body, spine, liver, spleen and kidneys with a little per-case jitter; ``extent`` is (z, y, x) in mm."""
+    ez, ey, ex = extent
+    j = lambda: rng.uniform(0.92, 1.08)  # noqa: E731 (per-part size jitter)
+    cy, cx = ey / 2, ex / 2
+    kidney_z = ez * rng.uniform(0.45, 0.55)
+    parts = [
+        _Part("fat", (0, cy, cx), (None, 0.34 * ey * j(), 0.44 * ex * j()), -100),
+        _Part("soft_tissue", (0, cy, cx), (None, 0.29 * ey, 0.39 * ex), 40),
+        _Part("spine", (0, cy + 0.2 * ey, cx), (None, 0.05 * ey, 0.05 * ex), 500),
+        _Part(
+            "liver",
+            (ez * 0.68, cy - 0.04 * ey, cx - 0.17 * ex),
+            (0.25 * ez * j(), 0.17 * ey * j(), 0.17 * ex * j()),
+            100,
+        ),
+        _Part(
+            "spleen",
+            (ez * 0.7, cy + 0.08 * ey, cx + 0.24 * ex),
+            (0.12 * ez * j(), 0.07 * ey * j(), 0.06 * ex * j()),
+            115,
+        ),
+    ]
+    for side in (-1, 1):
+        zc = kidney_z + ez * rng.uniform(-0.03, 0.03)
+        centre = (zc, cy + 0.1 * ey, cx + side * 0.19 * ex)
+        parts.append(_Part(f"kidney_{side}", centre, (0.13 * ez * j(), 0.06 * ey * j(), 0.055 * ex * j()), 150))
+    return parts
+
+
+def _lesion(rng: np.random.Generator, organ: _Part, diameter: float, hu: float, texture: float, name: str) -> _Part:
+    """A sphere of ``diameter`` mm centred inside ``organ``, away from its centre (lesions bulge from the organ)."""
+    direction = rng.normal(size=3)
+    direction /= np.linalg.norm(direction)
+    offset = 0.5 * np.asarray(organ.radii, float) * direction
+    centre = tuple(float(c) for c in np.asarray(organ.centre) + offset)
+    return _Part(name, centre, (diameter / 2,) * 3, hu, texture)
+
+
+def _paint(
+    rng: np.random.Generator,
+    image: np.ndarray,
+    label: np.ndarray,
+    part: _Part,
+    value: int,
+    spacing: np.ndarray,
+) -> None:
+    """Paint ``part`` into the (z, y, x) arrays inside its bounding box only (fast on 512x512x600 volumes)."""
+    lo, hi = [], []
+    for axis, (c, r) in enumerate(zip(part.centre, part.radii, strict=True)):
+        if r is None:
+            lo.append(0)
+            hi.append(image.shape[axis])
+        else:
+            lo.append(max(int(np.floor((c - r) / spacing[axis])), 0))
+            hi.append(min(int(np.ceil((c + r) / spacing[axis])) + 1, image.shape[axis]))
+    if any(a >= b for a, b in zip(lo, hi, strict=True)):
+        return
+    coords = [(np.arange(a, b) + 0.5) * s for a, b, s in zip(lo, hi, spacing, strict=True)]  # voxel centres, mm
+    dy = ((coords[1] - part.centre[1]) / part.radii[1])[:, None]
+    dx = ((coords[2] - part.centre[2]) / part.radii[2])[None, :]
+    inside = (dy**2 + dx**2 <= 1)[None]
+    if part.radii[0] is not None:
+        dz = ((coords[0] - part.centre[0]) / part.radii[0])[:, None, None]
+        inside = dz**2 + dy[None] ** 2 + dx[None] ** 2 <= 1
+    box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    image_box, label_box = image[box], label[box]  # views: painted in place, no full-volume temporaries
+    if part.radii[0] is None:  # cylinder: the same in-plane mask on every slice
+        image_box[:, inside[0]] = part.hu
+        label_box[:, inside[0]] = value
+        return
+    if part.texture:
+        freq = rng.uniform(0.6, 1.4, size=3) * 2 * np.pi / max(part.radii[1], 1e-3)
+        phase = rng.uniform(0, 2 * np.pi, size=3)
+        pattern = (
+            np.sin(freq[0] * coords[0] + phase[0])[:, None, None]
+            * np.sin(freq[1] * coords[1] + phase[1])[None, :, None]
+            * np.sin(freq[2] * coords[2] + phase[2])[None, None, :]
+        )
+        image_box[inside] = (part.hu + part.texture * pattern)[inside]
+    else:
+        image_box[inside] = part.hu
+    label_box[inside] = value
+
+
+def _render_case(
+    rng: np.random.Generator,
+    shape_zyx: Sequence[int],
+    spacing_zyx: Sequence[float],
+    dataset: str,
+    lesion: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The one phantom builder: ``(image int16 (z, y, x), label uint8 (z, y, x), info)`` for ``dataset``.
+
+    ``dataset`` is ``"kits21"``/``"kits19"`` (a kidney ``lesion``, "tumor" or "cyst"), ``"spleen"`` or ``"liver"``
+    (1-3 cancers). ``info`` holds ``lesion`` ("tumor"/"cyst"/None) and its ``diameter_mm``.
+    """
+    shape = tuple(int(s) for s in shape_zyx)
+    spacing = np.asarray(spacing_zyx, float)
+    extent = np.asarray(shape) * spacing
+    parts = _draw_anatomy(rng, extent)
+    labelled = {
+        "kits21": {"kidney_-1": 1, "kidney_1": 1},
+        "kits19": {"kidney_-1": 1, "kidney_1": 1},
+        "spleen": {"spleen": 1},
+        "liver": {"liver": 1},
+    }[dataset]
+    info: dict = {"lesion": None, "diameter_mm": None}
+    low, high = LESION_DIAMETER_FRACTION
+    if dataset in ("kits21", "kits19"):
+        kind = lesion or "tumor"
+        diameter = float(rng.uniform(low, high) * extent.min())
+        kidney = parts[-1 - int(rng.integers(2))]
+        hu, texture, value = (80.0, 20.0, 2) if kind == "tumor" else (10.0, 0.0, 3)
+        parts.append(_lesion(rng, kidney, diameter, hu, texture, kind))
+        labelled[kind] = value
+        info = {"lesion": kind, "diameter_mm": diameter}
+    elif dataset == "liver":
+        for i in range(int(rng.integers(1, 4))):
+            diameter = float(rng.uniform(low, high / 2) * extent.min())
+            parts.append(_lesion(rng, parts[3], diameter, 50.0, 8.0, f"cancer_{i}"))
+            labelled[f"cancer_{i}"] = 2
+    image = np.full(shape, AIR_HU, np.float32)
+    label = np.zeros(shape, np.uint8)
+    for part in parts:
+        _paint(rng, image, label, part, labelled.get(part.name, 0), spacing)
+    out = np.empty(shape, np.int16)
+    for z in range(0, shape[0], 32):  # noise in chunks: bounded float32 temporaries on real-sized volumes
+        chunk = image[z : z + 32] + NOISE_HU * rng.standard_normal(image[z : z + 32].shape, dtype=np.float32)
+        out[z : z + 32] = np.clip(np.rint(chunk), -1024, 3071)
+    return out, label, info
+
+
+def _kits_affine(spacing_zyx: Sequence[float]) -> np.ndarray:
+    # KiTS19-style: array axis 0 (slices) runs along world z, axes 1 and 2 along y and x (negative, as KiTS)
+    sz, sy, sx = spacing_zyx
+    return np.array([[0, 0, -sx, 0], [0, -sy, 0, 0], [-sz, 0, 0, 0], [0, 0, 0, 1]], dtype=np.float64)
+
+
+def _check_sizes(num_cases: int, shape: Sequence[int], spacing: Sequence[float]) -> None:
+    if num_cases < 1:
+        raise ValueError(f"num_cases must be >= 1, got {num_cases}.")
+    if len(shape) != 3 or min(shape) < 16:
+        raise ValueError(f"shape must be 3 sizes >= 16, got {tuple(shape)}.")
+    if len(spacing) != 3 or min(spacing) <= 0:
+        raise ValueError(f"spacing must be 3 positive sizes in mm, got {tuple(spacing)}.")
+
+
+def _generate_kits(
+    out_dir: str | os.PathLike,
+    seed: int,
+    num_cases: int,
+    shape: Sequence[int],
+    spacing: Sequence[float],
+    version: str,
+) -> Path:
+    _check_sizes(num_cases, shape, spacing)
+    root = prepare_output_dir(out_dir)
+    rng = np.random.default_rng(seed)
+    label_file = "aggregated_MAJ_seg.nii.gz" if version == "kits21" else "segmentation.nii.gz"
+    affine = _kits_affine(spacing)
+    sz, sy, sx = (float(s) for s in spacing)
+    # KiTS21: about a third of the cases get a cyst instead of a tumour, shuffled; KiTS19 has tumours only
+    lesions = ["cyst" if version == "kits21" and i % 3 == 2 else "tumor" for i in range(num_cases)]
+    lesions = [str(k) for k in rng.permutation(lesions)]
+    records = []
+    for index in range(num_cases):
+        case_id = f"case_{index:05d}"
+        image, label, info = _render_case(rng, shape, spacing, version, lesions[index])
+        write_nifti(root / case_id / "imaging.nii.gz", image, affine)
+        write_nifti(root / case_id / label_file, label, affine)
+        size_cm = round(info["diameter_mm"] / 10, 1)
+        tumour = info["lesion"] == "tumor"
+        record = {
+            "case_id": case_id,
+            "age_at_nephrectomy": int(rng.integers(30, 80)),
+            "gender": str(rng.choice(["male", "female"])),
+            "radiographic_size": size_cm,
+            # pathology measures the resected specimen: close to, but not the same as, the CT diameter
+            "pathologic_size": round(max(0.1, size_cm * float(rng.normal(1.0, 0.06))), 1),
+            "malignant": bool(tumour),
+            "tumor_histologic_subtype": str(rng.choice(TUMOR_SUBTYPES)) if tumour else "other",
+            "voxel_spacing": {"x_spacing": sx, "y_spacing": sy, "z_spacing": sz},
+        }
+        if version == "kits19":
+            record.update(captured_pixel_width=sx, captured_slice_thickness=sz)
+        records.append(record)
+    write_json(root / "kits.json", records)
+    return root
+
+
+def generate_kits21(
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    num_cases: int = 6,
+    shape: Sequence[int] = (48, 64, 64),
+    spacing: Sequence[float] = (3.0, 1.0, 1.0),
+) -> Path:
+    """Write a KiTS21-layout dataset of ``num_cases`` phantoms; returns ``out_dir`` (the root ``load_kits21`` reads).
+
+    Each case has two kidneys (label 1) and either a tumour (label 2, ~2/3 of the cases) or a cyst (label 3). The
+    lesion's drawn diameter is ``radiographic_size`` (cm) in ``kits.json``; ``pathologic_size`` differs by a few %.
+
+    Args:
+        out_dir: a new or empty folder.
+        seed: random seed; the same seed gives identical files.
+        num_cases: number of ``case_XXXXX`` folders.
+        shape: array shape ``(num_slices, H, W)``.
+        spacing: voxel size in mm, same order (slice thickness first).
+    """
+    return _generate_kits(out_dir, seed, num_cases, shape, spacing, "kits21")
+
+
+def generate_kits19(
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    num_cases: int = 6,
+    shape: Sequence[int] = (48, 64, 64),
+    spacing: Sequence[float] = (3.0, 1.0, 1.0),
+) -> Path:
+    """Write a KiTS19-layout dataset (``segmentation.nii.gz``, labels 1 kidney, 2 tumour; every case a tumour).
+
+    Arguments as :func:`generate_kits21`; ``kits.json`` also has ``captured_pixel_width``/``captured_slice_thickness``.
+    """
+    return _generate_kits(out_dir, seed, num_cases, shape, spacing, "kits19")
+
+
+def _write_apple_double(path: Path) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(_APPLE_DOUBLE)
+
+
+def _generate_msd(
+    out_dir: str | os.PathLike,
+    seed: int,
+    num_cases: int,
+    num_test: int,
+    shape: Sequence[int],
+    spacing: Sequence[float],
+    organ: str,
+    apple_double: bool,
+) -> Path:
+    _check_sizes(num_cases, shape, spacing)
+    if num_test < 0:
+        raise ValueError(f"num_test must be >= 0, got {num_test}.")
+    task = _MSD_TASKS[organ]
+    root = prepare_output_dir(out_dir) / task["task"]
+    rng = np.random.default_rng(seed)
+    sx, sy, sz = (float(s) for s in spacing)
+    affine = np.diag([-sx, -sy, sz, 1.0])
+    # MSD case numbers are not contiguous per split (spleen_2, spleen_3, spleen_6, ...): interleave them too
+    numbers = rng.permutation(num_cases + num_test)
+    training, test = [], []
+    for position, number in enumerate(numbers):
+        name = f"{organ}_{int(number)}.nii.gz"
+        image, label, _ = _render_case(rng, (shape[2], shape[1], shape[0]), (sz, sy, sx), organ)
+        image, label = image.transpose(2, 1, 0), label.transpose(2, 1, 0)  # (z, y, x) -> MSD's (x, y, z)
+        is_training = position < num_cases
+        folder = "imagesTr" if is_training else "imagesTs"
+        write_nifti(root / folder / name, image, affine)
+        if apple_double:
+            _write_apple_double(root / folder / f"._{name}")
+        if is_training:
+            write_nifti(root / "labelsTr" / name, label, affine)
+            if apple_double:
+                _write_apple_double(root / "labelsTr" / f"._{name}")
+            training.append({"image": f"./imagesTr/{name}", "label": f"./labelsTr/{name}"})
+        else:
+            test.append(f"./imagesTs/{name}")
+    dataset = {
+        "name": task["name"],
+        "description": f"{task['name']} segmentation (synthetic phantom written by metaseg_monai)",
+        "reference": "synthetic",
+        "licence": "CC-BY-SA 4.0",
+        "release": "1.0",
+        "tensorImageSize": "3D",
+        "modality": {"0": "CT"},
+        "labels": task["labels"],
+        "numTraining": num_cases,
+        "numTest": num_test,
+        "training": training,
+        "test": test,
+    }
+    write_json(root / "dataset.json", dataset)
+    return root
+
+
+def generate_msd_spleen(
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    num_cases: int = 4,
+    num_test: int = 2,
+    shape: Sequence[int] = (64, 64, 40),
+    spacing: Sequence[float] = (1.0, 1.0, 3.0),
+    apple_double: bool = True,
+) -> Path:
+    """Write ``out_dir/Task09_Spleen`` (labels 0 background, 1 spleen) and return that task folder.
+
+    Args:
+        out_dir: a new or empty folder; the task folder is created inside it.
+        seed: random seed.
+        num_cases: training cases (``imagesTr``/``labelsTr``); num_test: test images (``imagesTs``, no labels).
+        shape: array shape ``(X, Y, num_slices)`` as MSD stores it; spacing: mm in the same order.
+        apple_double: also write macOS ``._<name>`` files as found in the public tarballs.
+    """
+    return _generate_msd(out_dir, seed, num_cases, num_test, shape, spacing, "spleen", apple_double)
+
+
+def generate_msd_liver(
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    num_cases: int = 4,
+    num_test: int = 2,
+    shape: Sequence[int] = (64, 64, 40),
+    spacing: Sequence[float] = (1.0, 1.0, 3.0),
+    apple_double: bool = True,
+) -> Path:
+    """Write ``out_dir/Task03_Liver`` (labels 0 background, 1 liver, 2 cancer) and return that task folder.
+
+    Arguments as :func:`generate_msd_spleen`; each case has 1-3 hypodense cancers inside the liver.
+    """
+    return _generate_msd(out_dir, seed, num_cases, num_test, shape, spacing, "liver", apple_double)

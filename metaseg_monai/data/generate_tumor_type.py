@@ -1,0 +1,150 @@
+"""Sample-data generator for the FiLM paper's tumour-type experiment: spinal-cord-like volumes in a BIDS layout.
+
+Three intramedullary tumour types, as in Lemay et al. (MIDL 2021), differ in size, position along the cord and
+contrast pattern, so that ``tumor_type`` is informative about the label:
+
+=================  ==============================  ======================  =========================================
+type               size (tumour core)              position along the cord  appearance (T2w)
+=================  ==============================  ======================  =========================================
+astrocytoma        large, long, infiltrative       upper (superior)        heterogeneous, off-centre
+ependymoma         medium, well circumscribed      middle                  homogeneous, central, dark rim ("cap")
+hemangioblastoma   small nodule                    lower (inferior)        very bright, dorsal, with surrounding oedema
+=================  ==============================  ======================  =========================================
+
+Volumes have 1 mm voxels and axes (x: left-right, y: posterior-anterior, z: inferior-superior); the cord runs along
+z, so sagittal slices are ``volume[i, :, :]``. Read the result with
+:func:`~metaseg_monai.data.bids.load_bids_tumor_type`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from metaseg_monai.data.io import atomic_path, prepare_output_dir, write_json, write_nifti
+
+__all__ = ["TUMOR_TYPES", "generate_tumor_type"]
+
+TUMOR_TYPES = ("astrocytoma", "ependymoma", "hemangioblastoma")
+
+# per type: z half-length (fraction of the volume's z size), cross-section radius (fraction of the cord's),
+# centre along z (fraction), offset of the centre in the cross-section (fraction of the cord radius, (x, y))
+_GEOMETRY = {
+    "astrocytoma": {"half_length": 0.22, "cross": 0.85, "z": 0.68, "offset": (0.25, 0.0)},
+    "ependymoma": {"half_length": 0.13, "cross": 0.7, "z": 0.5, "offset": (0.0, 0.0)},
+    "hemangioblastoma": {"half_length": 0.06, "cross": 0.45, "z": 0.3, "offset": (0.0, -0.45)},
+}
+# intensities per contrast: background, cerebrospinal fluid, cord, tumour core, rim / oedema
+_INTENSITY = {
+    "T2w": {"background": 0.05, "csf": 0.9, "cord": 0.45, "tumor": 0.7, "rim": 0.2, "edema": 0.62},
+    "T1w": {"background": 0.05, "csf": 0.2, "cord": 0.6, "tumor": 0.5, "rim": 0.35, "edema": 0.5},
+}
+_DEFAULT_INTENSITY = _INTENSITY["T2w"]
+
+
+def _ellipsoid(grid: tuple[np.ndarray, ...], centre: Sequence[float], radii: Sequence[float]) -> np.ndarray:
+    return sum(((g - c) / r) ** 2 for g, c, r in zip(grid, centre, radii, strict=True))
+
+
+def generate_tumor_type(
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    subjects_per_type: int = 4,
+    shape: tuple[int, int, int] = (32, 64, 48),
+    contrasts: Sequence[str] = ("T2w",),
+) -> Path:
+    """Write a BIDS dataset of ``3 * subjects_per_type`` subjects; returns ``out_dir`` (the dataset root).
+
+    Files: ``participants.tsv`` (``participant_id``, ``tumor_type``), ``dataset_description.json``,
+    ``sub-XXX/anat/sub-XXX_<contrast>.nii.gz`` (float32) and
+    ``derivatives/labels/sub-XXX/anat/sub-XXX_<contrast>_seg-tumor.nii.gz`` (uint8 tumour core, the same for every
+    contrast as the contrasts are co-registered). Subject numbers are shuffled across types.
+
+    Args:
+        out_dir: a new or empty folder.
+        seed: random seed; the same seed writes the same files.
+        subjects_per_type: subjects of each of the three types (>= 1).
+        shape: ``(X, Y, Z)`` voxels, each >= 16.
+        contrasts: contrasts written per subject; ``"T2w"`` and ``"T1w"`` have their own intensities, other names
+            use T2w's.
+    """
+    shape = tuple(int(s) for s in shape)
+    if isinstance(contrasts, str):
+        contrasts = (contrasts,)
+    if subjects_per_type < 1 or len(shape) != 3 or min(shape) < 16:
+        raise ValueError(f"need subjects_per_type >= 1 and a 3D shape, sides >= 16; got {subjects_per_type}, {shape}.")
+    if not contrasts or len(set(contrasts)) < len(contrasts):
+        raise ValueError(f"contrasts must be unique names such as ('T2w',), got {tuple(contrasts)}.")
+    root = prepare_output_dir(out_dir)
+    rng = np.random.default_rng(seed)
+    types = [t for t in TUMOR_TYPES for _ in range(subjects_per_type)]
+    types = [types[i] for i in rng.permutation(len(types))]
+    width = max(3, len(str(len(types))))
+    nx, ny, nz = shape
+    grid = np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij")
+    affine = np.diag([1.0, 1.0, 1.0, 1.0])
+    affine[:3, 3] = [-nx / 2, -ny / 2, -nz / 2]
+    rows = ["participant_id\ttumor_type"]
+    for number, tumor_type in enumerate(types, start=1):
+        participant = f"sub-{number:0{width}d}"
+        rows.append(f"{participant}\t{tumor_type}")
+        geometry = _GEOMETRY[tumor_type]
+        # cord: an elliptic tube (wider left-right) that bends gently front-back along z
+        radius = 0.15 * min(nx, ny) * rng.uniform(0.9, 1.1)
+        cord_r = (1.2 * radius, radius)
+        bend = rng.uniform(-0.1, 0.1) * ny * np.sin(np.pi * grid[2] / nz)
+        cx, cy = nx / 2 + rng.uniform(-1, 1), ny / 2 + bend + rng.uniform(-1, 1)
+        cross = ((grid[0] - cx) / cord_r[0]) ** 2 + ((grid[1] - cy) / cord_r[1]) ** 2
+        cord, csf = cross <= 1.0, (cross > 1.0) & (cross <= 1.7**2)
+        # tumour core: an ellipsoid inside the cord, jittered per subject
+        scale = rng.uniform(0.85, 1.15)
+        half_length = max(2.0, geometry["half_length"] * nz * scale)
+        zc = (geometry["z"] + rng.uniform(-0.05, 0.05)) * nz
+        off_x, off_y = geometry["offset"]
+        centre_x = nx / 2 + off_x * cord_r[0] * rng.choice([-1.0, 1.0])
+        centre_y = ny / 2 + off_y * cord_r[1]
+        tumor_r = (geometry["cross"] * cord_r[0] * scale, geometry["cross"] * cord_r[1] * scale, half_length)
+        # the cord centre bends with z; follow it so the tumour stays intramedullary
+        dist = _ellipsoid((grid[0], grid[1] - (cy - ny / 2), grid[2]), (centre_x, centre_y, zc), tumor_r)
+        tumor = (dist <= 1.0) & cord
+        rim = (dist > 1.0) & (dist <= 1.6) & cord
+        edema = (dist > 1.0) & (dist <= 4.0) & cord
+        texture = ndimage.gaussian_filter(rng.normal(0, 1, shape), 1.2)
+        noise_sigma = 0.03
+        for contrast in contrasts:
+            label_dir = root / "derivatives" / "labels" / participant / "anat"
+            write_nifti(label_dir / f"{participant}_{contrast}_seg-tumor.nii.gz", tumor.astype(np.uint8), affine)
+        for contrast in contrasts:
+            level = _INTENSITY.get(contrast, _DEFAULT_INTENSITY)
+            volume = np.full(shape, level["background"])
+            volume[csf] = level["csf"]
+            volume[cord] = level["cord"]
+            if tumor_type == "astrocytoma":  # infiltrative, heterogeneous
+                volume[tumor] = level["tumor"] + 0.25 * texture[tumor]
+            elif tumor_type == "ependymoma":  # homogeneous core with a dark haemosiderin rim
+                volume[rim] = level["rim"]
+                volume[tumor] = level["tumor"] + 0.05
+            else:  # small very bright nodule within oedema
+                volume[edema] = level["edema"]
+                volume[tumor] = min(1.0, level["tumor"] + 0.3)
+            volume = ndimage.gaussian_filter(volume, 0.6) + rng.normal(0, noise_sigma, shape)
+            write_nifti(
+                root / participant / "anat" / f"{participant}_{contrast}.nii.gz", volume.astype(np.float32), affine
+            )
+    with atomic_path(root / "participants.tsv") as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(rows) + "\n")
+    write_json(root / "dataset_description.json", {"Name": "metaseg tumour-type sample data", "BIDSVersion": "1.8.0"})
+    write_json(
+        root / "derivatives" / "labels" / "dataset_description.json",
+        {
+            "Name": "tumour core labels",
+            "BIDSVersion": "1.8.0",
+            "DatasetType": "derivative",
+            "GeneratedBy": [{"Name": "metaseg_monai.data.generate_tumor_type"}],
+        },
+    )
+    return root

@@ -1,0 +1,138 @@
+"""Read a microscopy "table dataset": a folder with a CSV that lists (image, mask) pairs and their metadata.
+
+Layout (the Seven Cell Lines data has no fixed public layout, so this is the configurable form)::
+
+    root/metadata.csv            header row, then one row per (image, mask) pair
+    root/<any path>.png|.tif     images (grey or RGB, 8 or 16 bit) and masks, paths relative to root
+
+``metadata.csv`` columns: ``image``, ``label`` (paths relative to ``root``), ``split`` (``train``/``val``/``test``)
+and any metadata columns, e.g.::
+
+    image,label,split,cell_line,mask_type
+    images/HeLa_000.tif,masks/nuclei/HeLa_000.png,train,HeLa,nuclei
+    images/HeLa_000.tif,masks/anomaly/HeLa_000.png,train,HeLa,anomaly
+
+The same image may appear on several rows with different masks and metadata (the nuclei/anomaly task switch).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from metaseg_monai.data.io import atomic_path, check_same_shape, read_image
+
+__all__ = ["REQUIRED_COLUMNS", "SPLITS", "load_table_dataset", "write_table"]
+
+SPLITS = ("train", "val", "test")
+REQUIRED_COLUMNS = ("image", "label", "split")
+
+
+def _read_rows(table_path: Path) -> tuple[list[str], list[tuple[int, int, list[str]]]]:
+    """The header and the data rows ``(row, line, cells)``; fully blank lines are skipped and not counted."""
+    # utf-8-sig: a CSV saved by Excel starts with a BOM that would otherwise become part of the first column's name
+    with open(table_path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        rows: list[tuple[int, int, list[str]]] = []
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                rows.append((len(rows) + 1, reader.line_num, cells))
+    if not header or not any(h.strip() for h in header):
+        raise ValueError(f"table '{table_path}' is empty; expected a header row with columns {list(REQUIRED_COLUMNS)}.")
+    return [h.strip() for h in header], rows
+
+
+def load_table_dataset(
+    root: str | os.PathLike,
+    split: str | None = None,
+    table: str = "metadata.csv",
+    metadata_columns: Sequence[str] | None = None,
+    check_files: bool = True,
+) -> list[dict]:
+    """Build a MONAI datalist from a table dataset, in table order.
+
+    Args:
+        root: the dataset folder (paths in the table are relative to it).
+        split: ``None`` for all rows, else only the rows of ``"train"``, ``"val"`` or ``"test"``.
+        table: the CSV file name inside ``root``.
+        metadata_columns: the metadata columns to keep; ``None`` keeps every column other than ``image``, ``label``
+            and ``split``.
+        check_files: for every returned row, read image and label (:func:`read_image`) and check that their
+            spatial shapes agree (an RGB image matches a grey mask). Images shared by several rows are read once.
+
+    Returns:
+        ``[{"image": abs path, "label": abs path, "split": str, <metadata column>: str, ..., "row": int}, ...]``;
+        metadata values are the CSV strings as read (not converted); ``row`` is the 1-based data row index (header
+        and blank lines not counted), for error messages.
+
+    Raises:
+        FileNotFoundError: no table, or (``check_files``) a referenced file is missing. ValueError: an empty table,
+        duplicate or missing columns, a row with the wrong number of cells, an empty ``image``/``label``/``split``
+        cell, an unknown split value (in the table or the argument), an unreadable image or an image/label shape
+        mismatch. Errors name the table and, where it applies, the row and column.
+    """
+    root = Path(root)
+    table_path = root / table
+    if not table_path.is_file():
+        raise FileNotFoundError(f"table '{table_path}' not found; a table dataset needs '{table}' in '{root}'.")
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"unknown split {split!r} requested for '{table_path}'; expected None or one of {SPLITS}.")
+    header, rows = _read_rows(table_path)
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise ValueError(f"table '{table_path}' has duplicate column names {duplicates}; names must be unique.")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ValueError(f"table '{table_path}' lacks required column(s) {missing}; found columns {header}.")
+    if metadata_columns is None:
+        metadata_columns = [h for h in header if h not in REQUIRED_COLUMNS]
+    else:
+        absent = [c for c in metadata_columns if c not in header]
+        if absent:
+            raise ValueError(f"table '{table_path}' lacks requested metadata column(s) {absent}; found {header}.")
+        metadata_columns = [c for c in metadata_columns if c not in REQUIRED_COLUMNS]
+    if "row" in metadata_columns:
+        raise ValueError(f"table '{table_path}': column name 'row' is reserved for the row index; rename it.")
+    if not rows:
+        raise ValueError(f"table '{table_path}' has a header but no data rows.")
+
+    datalist, shapes = [], {}
+    for row, line, cells in rows:
+        where = f"table '{table_path}' row {row} (line {line})"
+        if len(cells) != len(header):
+            raise ValueError(f"{where} has {len(cells)} cells; expected {len(header)} (one per column {header}).")
+        values = dict(zip(header, cells, strict=True))
+        for column in REQUIRED_COLUMNS:
+            if not values[column].strip():
+                raise ValueError(f"{where}: column '{column}' is empty; expected a value.")
+        if values["split"].strip() not in SPLITS:
+            raise ValueError(
+                f"{where}: column 'split' has unknown value {values['split']!r}; expected one of {SPLITS}."
+            )
+        if split is not None and values["split"].strip() != split:
+            continue
+        item = {key: os.path.abspath(root / values[key].strip()) for key in ("image", "label")}
+        item["split"] = values["split"].strip()
+        item.update({c: values[c] for c in metadata_columns})
+        item["row"] = row
+        if check_files:
+            for key in ("image", "label"):
+                if item[key] not in shapes:
+                    shapes[item[key]] = read_image(item[key], f"{where}, column '{key}'").shape
+            try:
+                check_same_shape(shapes[item["image"]], shapes[item["label"]], item["image"], item["label"], True)
+            except ValueError as err:
+                raise ValueError(f"{where}: {err}") from err
+        datalist.append(item)
+    return datalist
+
+
+def write_table(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Write a table dataset's CSV (``header`` then ``rows``) atomically; refuses to overwrite an existing file."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
