@@ -19,14 +19,13 @@ The reader never writes into the task folder.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from pathlib import Path
 from typing import Any
 
-from metaseg_monai.data.io import check_nifti_pair, nifti_shape
+from metaseg_monai.data.io import check_nifti_pair, nifti_shape, read_json
 
 __all__ = ["decathlon_labels", "load_decathlon"]
 
@@ -38,15 +37,7 @@ logger = logging.getLogger(__name__)
 
 def _read_dataset_json(task_dir: Path) -> tuple[Path, dict]:
     path = task_dir / "dataset.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"file not found: '{path}' (the Decathlon task description).")
-    try:
-        content = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"cannot read '{path}': malformed JSON ({err}).") from err
-    if not isinstance(content, dict):
-        raise ValueError(f"'{path}': expected a JSON object, found {type(content).__name__}.")
-    return path, content
+    return path, read_json(path, "the Decathlon task description", dict)
 
 
 def _natural_key(path: str) -> list:

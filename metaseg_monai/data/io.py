@@ -13,6 +13,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,7 @@ __all__ = [
     "nifti_shape",
     "prepare_output_dir",
     "read_image",
+    "read_json",
     "read_nifti",
     "write_image",
     "write_json",
@@ -80,6 +82,21 @@ def read_nifti(path: str | os.PathLike, context: str = "") -> tuple[np.ndarray, 
         return np.asanyarray(img.dataobj), np.asarray(img.affine)
     except Exception as err:
         raise ValueError(f"cannot read NIfTI '{p}'{where}: {type(err).__name__}: {err}") from err
+
+
+def read_json(path: str | os.PathLike, what: str, expected: type = dict) -> Any:
+    """Read a JSON file that must hold a ``dict`` or ``list``; errors name the file and ``what`` it is."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"file not found: '{p}' ({what}).")
+    try:
+        content = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"cannot read '{p}': malformed JSON ({err}).") from err
+    if not isinstance(content, expected):
+        kind = "list" if expected is list else "object"
+        raise ValueError(f"'{p}': expected a JSON {kind} ({what}), found {type(content).__name__}.")
+    return content
 
 
 def nifti_shape(path: str | os.PathLike, context: str = "") -> tuple[int, ...]:

@@ -16,7 +16,6 @@ The readers only list paths and metadata (no volume is decoded); they never writ
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -25,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from metaseg_monai.data.io import check_nifti_pair
+from metaseg_monai.data.io import check_nifti_pair, read_json
 
 __all__ = ["KITS19_LABELS", "KITS21_LABELS", "load_kits19", "load_kits21"]
 
@@ -47,14 +46,7 @@ def _case_name(case: int | str) -> str:
 
 def _read_kits_json(path: Path) -> dict[str, dict]:
     """``kits.json`` as ``{case_id: record}``; errors name the file and the bad entry."""
-    if not path.is_file():
-        raise FileNotFoundError(f"file not found: '{path}' (the KiTS per-case metadata table).")
-    try:
-        records = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"cannot read '{path}': malformed JSON ({err}).") from err
-    if not isinstance(records, list):
-        raise ValueError(f"'{path}': expected a JSON list of per-case objects, found {type(records).__name__}.")
+    records = read_json(path, "the KiTS per-case metadata table, a list of per-case objects", list)
     table: dict[str, dict] = {}
     for position, record in enumerate(records):
         case_id = record.get("case_id") if isinstance(record, dict) else None
