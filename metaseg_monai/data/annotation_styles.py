@@ -23,8 +23,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from metaseg_monai.data.io import atomic_path, prepare_output_dir, read_image, write_image
-from metaseg_monai.data.table import REQUIRED_COLUMNS, SPLITS, load_table_dataset, write_table
+from metaseg_monai.data.io import atomic_path, prepare_output_dir, read_image, write_delimited, write_image
+from metaseg_monai.data.table import REQUIRED_COLUMNS, SPLITS, load_table_dataset
 from metaseg_monai.transforms.polygon import polygonize_mask
 
 __all__ = ["ACCURATE", "ANNOTATION_TOLERANCES", "write_styled_copy"]
@@ -110,5 +110,5 @@ def write_styled_copy(
         written.update((image, out_label))
         rows.append([image, out_label, item["split"], *(item[c] for c in columns), style])
     # written last: an interrupted copy has no table, so the reader refuses it
-    write_table(root / "metadata.csv", ["image", "label", "split", *columns, "annotation_style"], rows)
+    write_delimited(root / "metadata.csv", ["image", "label", "split", *columns, "annotation_style"], rows)
     return root

@@ -17,12 +17,11 @@ file's stem (ivadomed's tumour config uses ``"_seg-tumor"``, its default config 
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from metaseg_monai.data.io import check_same_shape, read_nifti
+from metaseg_monai.data.io import check_same_shape, read_delimited, read_nifti
 
 __all__ = ["load_bids_tumor_type", "read_participants"]
 
@@ -40,20 +39,17 @@ def read_participants(root: str | os.PathLike, metadata_column: str) -> dict[str
     path = Path(root) / "participants.tsv"
     if not path.is_file():
         raise FileNotFoundError(f"BIDS dataset '{root}': participants table '{path}' not found.")
-    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: tolerate a spreadsheet BOM
-        rows = list(csv.reader(f, delimiter="\t"))
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if not rows:
+    header, rows = read_delimited(path, delimiter="\t")
+    if not any(header):
         raise ValueError(f"'{path}' is empty; expected a header with 'participant_id' and '{metadata_column}'.")
-    header = [cell.strip() for cell in rows[0]]
     for column in ("participant_id", metadata_column):
         if column not in header:
             raise ValueError(f"'{path}' has no column '{column}'; found columns {header}.")
-    if len(rows) == 1:
+    if not rows:
         raise ValueError(f"'{path}' has a header but no participant rows.")
     id_at, value_at = header.index("participant_id"), header.index(metadata_column)
     table: dict[str, str] = {}
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in rows:
         if len(row) != len(header):
             raise ValueError(
                 f"'{path}' line {line}: expected {len(header)} tab-separated cells (as the header), found {len(row)}."

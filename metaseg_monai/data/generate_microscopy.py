@@ -29,8 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 from metaseg_monai.data.annotation_styles import ANNOTATION_TOLERANCES, write_styled_copy
-from metaseg_monai.data.io import prepare_output_dir, write_image
-from metaseg_monai.data.table import write_table
+from metaseg_monai.data.io import prepare_output_dir, write_delimited, write_image
 
 __all__ = [
     "CELL_LINES",
@@ -197,7 +196,7 @@ def _generate(
                     [f"images/{name}.tif", rel, split, line] + ([mask_type] if anomaly_fraction is not None else [])
                 )
     header = ["image", "label", "split", "cell_line"] + (["mask_type"] if anomaly_fraction is not None else [])
-    write_table(root / "metadata.csv", header, rows)  # written last: an interrupted run leaves no table
+    write_delimited(root / "metadata.csv", header, rows)  # written last: an interrupted run leaves no table
     return root
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from metaseg_monai.data.io import atomic_path, prepare_output_dir, write_json, write_nifti
+from metaseg_monai.data.io import prepare_output_dir, write_delimited, write_json, write_nifti
 
 __all__ = ["TUMOR_TYPES", "generate_tumor_type"]
 
@@ -88,10 +88,10 @@ def generate_tumor_type(
     grid = np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij")
     affine = np.diag([1.0, 1.0, 1.0, 1.0])
     affine[:3, 3] = [-nx / 2, -ny / 2, -nz / 2]
-    rows = ["participant_id\ttumor_type"]
+    rows = []
     for number, tumor_type in enumerate(types, start=1):
         participant = f"sub-{number:0{width}d}"
-        rows.append(f"{participant}\t{tumor_type}")
+        rows.append((participant, tumor_type))
         geometry = _GEOMETRY[tumor_type]
         # cord: an elliptic tube (wider left-right) that bends gently front-back along z
         radius = 0.15 * min(nx, ny) * rng.uniform(0.9, 1.1)
@@ -135,8 +135,7 @@ def generate_tumor_type(
             write_nifti(
                 root / participant / "anat" / f"{participant}_{contrast}.nii.gz", volume.astype(np.float32), affine
             )
-    with atomic_path(root / "participants.tsv") as tmp, open(tmp, "w", encoding="utf-8") as f:
-        f.write("\n".join(rows) + "\n")
+    write_delimited(root / "participants.tsv", ["participant_id", "tumor_type"], rows, delimiter="\t")
     write_json(root / "dataset_description.json", {"Name": "metaseg tumour-type sample data", "BIDSVersion": "1.8.0"})
     write_json(
         root / "derivatives" / "labels" / "dataset_description.json",

@@ -8,6 +8,7 @@ a kill never leaves a half-written file, and an existing file is never overwritt
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import tempfile
@@ -24,9 +25,11 @@ __all__ = [
     "check_same_shape",
     "nifti_shape",
     "prepare_output_dir",
+    "read_delimited",
     "read_image",
     "read_json",
     "read_nifti",
+    "write_delimited",
     "write_image",
     "write_json",
     "write_nifti",
@@ -82,6 +85,29 @@ def read_nifti(path: str | os.PathLike, context: str = "") -> tuple[np.ndarray, 
         return np.asanyarray(img.dataobj), np.asarray(img.affine)
     except Exception as err:
         raise ValueError(f"cannot read NIfTI '{p}'{where}: {type(err).__name__}: {err}") from err
+
+
+def read_delimited(path: str | os.PathLike, delimiter: str = ",") -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Read a CSV/TSV table: the stripped header (``[]`` for a blank file) and ``(line number, cells)`` for every
+    non-blank data row. Callers check columns and cell counts and word the errors for their layout."""
+    # utf-8-sig: a table saved by a spreadsheet starts with a BOM that would otherwise join the first column's name
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        header = next(reader, None) or []
+        while header and not any(c.strip() for c in header):
+            header = next(reader, None) or []
+        rows = [(reader.line_num, cells) for cells in reader if any(c.strip() for c in cells)]
+    return [h.strip() for h in header], rows
+
+
+def write_delimited(
+    path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[object]], delimiter: str = ","
+) -> None:
+    """Write a CSV/TSV table (``header`` then ``rows``) atomically; refuses to overwrite an existing file."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, delimiter=delimiter, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def read_json(path: str | os.PathLike, what: str, expected: type = dict) -> Any:

@@ -17,14 +17,13 @@ The same image may appear on several rows with different masks and metadata (the
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from metaseg_monai.data.io import atomic_path, check_same_shape, read_image
+from metaseg_monai.data.io import check_same_shape, read_delimited, read_image
 
-__all__ = ["REQUIRED_COLUMNS", "SPLITS", "load_table_dataset", "write_table"]
+__all__ = ["REQUIRED_COLUMNS", "SPLITS", "load_table_dataset"]
 
 SPLITS = ("train", "val", "test")
 REQUIRED_COLUMNS = ("image", "label", "split")
@@ -32,17 +31,10 @@ REQUIRED_COLUMNS = ("image", "label", "split")
 
 def _read_rows(table_path: Path) -> tuple[list[str], list[tuple[int, int, list[str]]]]:
     """The header and the data rows ``(row, line, cells)``; fully blank lines are skipped and not counted."""
-    # utf-8-sig: a CSV saved by Excel starts with a BOM that would otherwise become part of the first column's name
-    with open(table_path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        rows: list[tuple[int, int, list[str]]] = []
-        for cells in reader:
-            if any(c.strip() for c in cells):
-                rows.append((len(rows) + 1, reader.line_num, cells))
-    if not header or not any(h.strip() for h in header):
+    header, rows = read_delimited(table_path)
+    if not any(header):
         raise ValueError(f"table '{table_path}' is empty; expected a header row with columns {list(REQUIRED_COLUMNS)}.")
-    return [h.strip() for h in header], rows
+    return header, [(row, line, cells) for row, (line, cells) in enumerate(rows, start=1)]
 
 
 def load_table_dataset(
@@ -128,11 +120,3 @@ def load_table_dataset(
                 raise ValueError(f"{where}: {err}") from err
         datalist.append(item)
     return datalist
-
-
-def write_table(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Write a table dataset's CSV (``header`` then ``rows``) atomically; refuses to overwrite an existing file."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
