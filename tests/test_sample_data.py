@@ -43,3 +43,15 @@ def test_cli_writes_and_refuses_a_non_empty_folder(tmp_path):
     assert "wrote dsb sample data" in out and "load_dsb2018" in out
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 2 and "exists and is not empty" in again.stderr
+
+
+def test_tumor_type_volumes_slice_sagittally_with_their_metadata(tmp_path):
+    from metaseg_monai.transforms import volume_slices_datalist
+
+    root = generate_sample_data("tumor-type", tmp_path / "tt", subjects_per_type=1)
+    volumes = data.load_bids_tumor_type(root)
+    slices = volume_slices_datalist(volumes, axis=0, labels=(1,))  # the cord runs along z: axis 0 is sagittal
+    assert {s["tumor_type"] for s in slices} == {v["tumor_type"] for v in volumes}
+    for s in slices:
+        assert s["image"].shape == s["label"].shape and s["image"].shape[0] == 1
+        assert s["label"].max() == 1  # only slices through the tumour
