@@ -55,3 +55,9 @@ def test_tumor_type_volumes_slice_sagittally_with_their_metadata(tmp_path):
     for s in slices:
         assert s["image"].shape == s["label"].shape and s["image"].shape[0] == 1
         assert s["label"].max() == 1  # only slices through the tumour
+
+
+def test_decathlon_tasks_can_carry_an_organ_field(tmp_path):
+    root = generate_sample_data("msd-liver", tmp_path / "msd", num_cases=2, shape=(32, 32, 16))
+    datalist = data.load_decathlon(root, extra_fields={"organ": "liver"})
+    assert {d["organ"] for d in datalist} == {"liver"}

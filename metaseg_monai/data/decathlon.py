@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +66,20 @@ def decathlon_labels(task_dir: str | os.PathLike) -> dict[int, str]:
     return dict(sorted(out.items()))
 
 
-def load_decathlon(task_dir: str | os.PathLike, section: str = "training", check_files: bool = True) -> list[dict]:
+def load_decathlon(
+    task_dir: str | os.PathLike,
+    section: str = "training",
+    check_files: bool = True,
+    extra_fields: Mapping[str, Any] | None = None,
+) -> list[dict]:
     """Read a Decathlon task's ``section`` as a MONAI datalist with absolute paths, in natural case order.
 
     Args:
         task_dir: the task folder holding ``dataset.json`` (e.g. ``.../Task09_Spleen``).
         section: a list in ``dataset.json``: ``"training"`` (image/label pairs) or ``"test"`` (images only).
-        check_files: raise if a listed file is missing.
+        check_files: raise if a listed file is missing, unreadable, or image and label shapes differ (headers).
+        extra_fields: metadata given to every sample of the task, e.g. ``{"organ": "spleen"}`` when several tasks
+            are trained together with the organ as metadata (the FiLM paper's multi-organ experiment).
 
     Returns:
         ``"training"``: ``[{"image": str, "label": str, "case_id": "spleen_19"}, ...]``;
@@ -107,6 +115,7 @@ def load_decathlon(task_dir: str | os.PathLike, section: str = "training", check
                 check_nifti_pair(item["image"], item["label"], f"'{path}' {section}[{position}]")
             else:
                 nifti_shape(item["image"], f"image of '{path}' {section}[{position}]")
+        item.update(extra_fields or {})
         datalist.append(item)
     if skipped:
         logger.warning("skipped %d macOS '._*' entries listed in '%s': %s", len(skipped), path, skipped)
