@@ -61,3 +61,15 @@ def test_decathlon_tasks_can_carry_an_organ_field(tmp_path):
     root = generate_sample_data("msd-liver", tmp_path / "msd", num_cases=2, shape=(32, 32, 16))
     datalist = data.load_decathlon(root, extra_fields={"organ": "liver"})
     assert {d["organ"] for d in datalist} == {"liver"}
+
+
+def test_a_failed_generation_leaves_nothing_behind(tmp_path, monkeypatch):
+    import metaseg_monai.data.generate_ct as generate_ct
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(generate_ct, "write_json", broken)  # kits.json is written after the volumes
+    with pytest.raises(OSError, match="disk full"):
+        generate_sample_data("kits21", tmp_path / "kits", num_cases=2, shape=(16, 32, 32))
+    assert list(tmp_path.iterdir()) == []  # neither the dataset folder nor a staging folder

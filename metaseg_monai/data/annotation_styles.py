@@ -23,7 +23,14 @@ from types import MappingProxyType
 
 import numpy as np
 
-from metaseg_monai.data.io import atomic_path, prepare_output_dir, read_image, write_delimited, write_image
+from metaseg_monai.data.io import (
+    atomic_path,
+    prepare_output_dir,
+    read_image,
+    write_delimited,
+    write_image,
+    writes_dataset,
+)
 from metaseg_monai.data.table import REQUIRED_COLUMNS, SPLITS, load_table_dataset
 from metaseg_monai.transforms.polygon import polygonize_mask
 
@@ -46,6 +53,7 @@ def _copy(source: str, target: Path) -> None:
         shutil.copyfile(source, tmp)
 
 
+@writes_dataset("dst_root")
 def write_styled_copy(
     src_root: str | os.PathLike,
     dst_root: str | os.PathLike,

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from metaseg_monai.data.io import prepare_output_dir, write_image
+from metaseg_monai.data.io import prepare_output_dir, write_image, writes_dataset
 
 __all__ = ["draw_nucleus", "generate_ctc", "generate_dsb"]
 
@@ -105,6 +105,7 @@ def _new_cell(rng: np.random.Generator, cell_id: int, pos: np.ndarray, radius: f
     )
 
 
+@writes_dataset()
 def generate_ctc(
     out_dir: str | os.PathLike,
     seed: int = 0,
@@ -236,6 +237,7 @@ def _hex_id(rng: np.random.Generator) -> str:
     return hashlib.sha256(rng.bytes(16)).hexdigest()
 
 
+@writes_dataset()
 def generate_dsb(
     out_dir: str | os.PathLike,
     seed: int = 0,

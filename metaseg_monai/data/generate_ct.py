@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaseg_monai.data.io import atomic_path, prepare_output_dir, write_json, write_nifti
+from metaseg_monai.data.io import atomic_path, prepare_output_dir, write_json, write_nifti, writes_dataset
 
 __all__ = ["generate_kits19", "generate_kits21", "generate_msd_liver", "generate_msd_spleen"]
 
@@ -249,6 +249,7 @@ def _generate_kits(
     return root
 
 
+@writes_dataset()
 def generate_kits21(
     out_dir: str | os.PathLike,
     seed: int = 0,
@@ -271,6 +272,7 @@ def generate_kits21(
     return _generate_kits(out_dir, seed, num_cases, shape, spacing, "kits21")
 
 
+@writes_dataset()
 def generate_kits19(
     out_dir: str | os.PathLike,
     seed: int = 0,
@@ -345,6 +347,7 @@ def _generate_msd(
     return root
 
 
+@writes_dataset()
 def generate_msd_spleen(
     out_dir: str | os.PathLike,
     seed: int = 0,
@@ -366,6 +369,7 @@ def generate_msd_spleen(
     return _generate_msd(out_dir, seed, num_cases, num_test, shape, spacing, "spleen", apple_double)
 
 
+@writes_dataset()
 def generate_msd_liver(
     out_dir: str | os.PathLike,
     seed: int = 0,

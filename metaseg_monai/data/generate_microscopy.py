@@ -29,7 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 from metaseg_monai.data.annotation_styles import ANNOTATION_TOLERANCES, write_styled_copy
-from metaseg_monai.data.io import prepare_output_dir, write_delimited, write_image
+from metaseg_monai.data.io import prepare_output_dir, write_delimited, write_image, writes_dataset
 
 __all__ = [
     "CELL_LINES",
@@ -200,6 +200,7 @@ def _generate(
     return root
 
 
+@writes_dataset()
 def generate_cell_lines(
     out_dir: str | Path,
     seed: int = 0,
@@ -215,6 +216,7 @@ def generate_cell_lines(
     return _generate(out_dir, seed, images_per_line, size, splits)
 
 
+@writes_dataset()
 def generate_nuclei_anomaly(
     out_dir: str | Path,
     seed: int = 0,
@@ -233,6 +235,7 @@ def generate_nuclei_anomaly(
     return _generate(out_dir, seed, images_per_line, size, (0.5, 0.25, 0.25), anomaly_fraction)
 
 
+@writes_dataset()
 def generate_annotation_styles(
     out_dir: str | Path,
     seed: int = 0,

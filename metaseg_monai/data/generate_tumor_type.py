@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from metaseg_monai.data.io import prepare_output_dir, write_delimited, write_json, write_nifti
+from metaseg_monai.data.io import prepare_output_dir, write_delimited, write_json, write_nifti, writes_dataset
 
 __all__ = ["TUMOR_TYPES", "generate_tumor_type"]
 
@@ -50,6 +50,7 @@ def _ellipsoid(grid: tuple[np.ndarray, ...], centre: Sequence[float], radii: Seq
     return sum(((g - c) / r) ** 2 for g, c, r in zip(grid, centre, radii, strict=True))
 
 
+@writes_dataset()
 def generate_tumor_type(
     out_dir: str | os.PathLike,
     seed: int = 0,

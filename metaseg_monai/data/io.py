@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
+import inspect
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,7 @@ __all__ = [
     "write_image",
     "write_json",
     "write_nifti",
+    "writes_dataset",
 ]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
@@ -222,10 +226,47 @@ def write_json(path: str | os.PathLike, obj: object, overwrite: bool = False) ->
         json.dump(obj, f, indent=2)
 
 
+def writes_dataset(out_arg: str = "out_dir") -> Callable[[Callable[..., Path]], Callable[..., Path]]:
+    """Decorate a function that writes a dataset into the folder named by its ``out_arg`` argument so that it writes
+    into a hidden sibling folder, renamed into place only when the function returns: a kill or an error never leaves
+    a half-written dataset that a reader would take for a complete one. The function's returned path (inside the
+    staging folder) is mapped to the same place inside the final folder."""
+
+    def decorate(fn: Callable[..., Path]) -> Callable[..., Path]:
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Path:
+            bound = signature.bind(*args, **kwargs)
+            final = Path(bound.arguments[out_arg])
+            _check_output_dir(final)  # refuse a non-empty folder before any work; create nothing yet
+            final.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.partial-"))
+            try:
+                bound.arguments[out_arg] = staging
+                root = Path(fn(*bound.args, **bound.kwargs))
+                if final.exists():
+                    final.rmdir()  # empty, checked above
+                os.replace(staging, final)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            return final / root.relative_to(staging)
+
+        return wrapper
+
+    return decorate
+
+
 def prepare_output_dir(path: str | os.PathLike) -> Path:
     """Create ``path`` for a generator; refuse a non-empty existing folder so no one's data is mixed or replaced."""
+    out = _check_output_dir(path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _check_output_dir(path: str | os.PathLike) -> Path:
     out = Path(path)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"output folder '{out}' exists and is not empty; choose a new or empty folder.")
-    out.mkdir(parents=True, exist_ok=True)
     return out
