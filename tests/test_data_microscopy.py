@@ -207,7 +207,7 @@ def test_reader_formats_bom_and_blank_lines(small):
     text = "\ufeffimage,label,split,cell_line\nrgb.png,m.png,train,HeLa\n\ngrey16.tif,m.png,test, 3 \n"
     items = load_table_dataset(_table(small, text))
     assert [it["row"] for it in items] == [1, 2]
-    assert items[1]["cell_line"] == " 3 "  # metadata values stay the CSV strings
+    assert items[1]["cell_line"] == "3"  # metadata values are the CSV strings, stripped
     assert [it["split"] for it in load_table_dataset(small, split="test")] == ["test"]
 
 

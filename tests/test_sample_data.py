@@ -73,3 +73,36 @@ def test_a_failed_generation_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         generate_sample_data("kits21", tmp_path / "kits", num_cases=2, shape=(16, 32, 32))
     assert list(tmp_path.iterdir()) == []  # neither the dataset folder nor a staging folder
+
+
+def test_16_bit_colour_png_is_refused_not_truncated(tmp_path):
+    import itk
+    import numpy as np
+
+    from metaseg_monai.data.io import read_image
+
+    rgb16 = np.full((8, 9, 3), 61360, np.uint16)
+    itk.imwrite(itk.image_from_array(rgb16, is_vector=True), str(tmp_path / "rgb16.png"))
+    with pytest.raises(ValueError, match=r"rgb16\.png' \(row 3\): 16-bit colour PNG is not supported"):
+        read_image(tmp_path / "rgb16.png", context="row 3")
+    grey16 = np.full((8, 9), 61360, np.uint16)
+    itk.imwrite(itk.image_from_array(grey16), str(tmp_path / "grey16.png"))
+    assert read_image(tmp_path / "grey16.png").max() == 61360  # 16-bit grey is read in full
+
+
+def test_table_metadata_cells_are_stripped_and_never_empty_and_encoding_errors_name_the_file(tmp_path):
+    root = generate_sample_data("cell-lines", tmp_path / "cl", images_per_line=2, size=48)
+    table = root / "metadata.csv"
+    lines = table.read_text().splitlines()
+    header = lines[0].split(",")
+    first = lines[1].split(",")
+    first[header.index("cell_line")] = " " + first[header.index("cell_line")]
+    table.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n")
+    assert data.load_table_dataset(root)[0]["cell_line"] == first[header.index("cell_line")].strip()
+    first[header.index("cell_line")] = ""
+    table.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n")
+    with pytest.raises(ValueError, match=r"row 1 .*metadata column 'cell_line' is empty"):
+        data.load_table_dataset(root)
+    table.write_bytes("\n".join(lines).encode("utf-8").replace(b"HeLa", "HéLa".encode("latin-1")))
+    with pytest.raises(ValueError, match=r"metadata\.csv': expected UTF-8 text, found byte 0xe9"):
+        data.load_table_dataset(root)

@@ -69,13 +69,32 @@ def read_image(path: str | os.PathLike, context: str = "") -> np.ndarray:
         if suffix == ".png":
             from PIL import Image
 
+            _reject_16bit_colour_png(p, where)
             with Image.open(p) as im:
                 return np.asarray(im)
         import tifffile
 
         return np.asarray(tifffile.imread(p))
+    except _Unsupported:
+        raise
     except Exception as err:  # decoders raise many types; all mean "unreadable"
         raise ValueError(f"cannot read image '{p}'{where}: {type(err).__name__}: {err}") from err
+
+
+class _Unsupported(ValueError):
+    pass
+
+
+def _reject_16bit_colour_png(path: Path, where: str) -> None:
+    """Pillow reads 16-bit RGB(A) PNGs as 8 bit without a word; refuse them rather than lose the low byte."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    # IHDR: bit depth at byte 24, colour type at 25 (2 = RGB, 6 = RGBA)
+    if len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[24] == 16 and head[25] in (2, 6):
+        raise _Unsupported(
+            f"cannot read image '{path}'{where}: 16-bit colour PNG is not supported (Pillow would cut it to 8 bit); "
+            "save it as a 16-bit TIFF instead."
+        )
 
 
 def read_nifti(path: str | os.PathLike, context: str = "") -> tuple[np.ndarray, np.ndarray]:
@@ -95,12 +114,18 @@ def read_delimited(path: str | os.PathLike, delimiter: str = ",") -> tuple[list[
     """Read a CSV/TSV table: the stripped header (``[]`` for a blank file) and ``(line number, cells)`` for every
     non-blank data row. Callers check columns and cell counts and word the errors for their layout."""
     # utf-8-sig: a table saved by a spreadsheet starts with a BOM that would otherwise join the first column's name
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f, delimiter=delimiter)
-        header = next(reader, None) or []
-        while header and not any(c.strip() for c in header):
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
             header = next(reader, None) or []
-        rows = [(reader.line_num, cells) for cells in reader if any(c.strip() for c in cells)]
+            while header and not any(c.strip() for c in header):
+                header = next(reader, None) or []
+            rows = [(reader.line_num, cells) for cells in reader if any(c.strip() for c in cells)]
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"cannot read table '{path}': expected UTF-8 text, found byte {err.object[err.start]:#04x} at offset "
+            f"{err.start}; save it as UTF-8 (spreadsheets: 'CSV UTF-8')."
+        ) from err
     return [h.strip() for h in header], rows
 
 

@@ -57,8 +57,8 @@ def load_table_dataset(
 
     Returns:
         ``[{"image": abs path, "label": abs path, "split": str, <metadata column>: str, ..., "row": int}, ...]``;
-        metadata values are the CSV strings as read (not converted); ``row`` is the 1-based data row index (header
-        and blank lines not counted), for error messages.
+        metadata values are the CSV strings, stripped (not converted; an empty cell is an error); ``row`` is the
+        1-based data row index (header and blank lines not counted), for error messages.
 
     Raises:
         FileNotFoundError: no table, or (``check_files``) a referenced file is missing. ValueError: an empty table,
@@ -108,7 +108,11 @@ def load_table_dataset(
             continue
         item = {key: os.path.abspath(root / values[key].strip()) for key in ("image", "label")}
         item["split"] = values["split"].strip()
-        item.update({c: values[c] for c in metadata_columns})
+        for column in metadata_columns:
+            value = values[column].strip()  # " HeLa" and "HeLa" are one category
+            if not value:
+                raise ValueError(f"{where}: metadata column '{column}' is empty; expected a value.")
+            item[column] = value
         item["row"] = row
         if check_files:
             for key in ("image", "label"):
