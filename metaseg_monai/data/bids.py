@@ -21,11 +21,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from metaseg_monai.data.io import check_same_shape, read_delimited, read_nifti
+from metaseg_monai.data.io import NIFTI_SUFFIXES, check_same_shape, natural_key, read_delimited, read_nifti
 
 __all__ = ["load_bids_tumor_type", "read_participants"]
 
-NIFTI_SUFFIXES = (".nii.gz", ".nii")
 MISSING_VALUES = ("", "n/a")  # BIDS writes missing values as "n/a"
 
 
@@ -128,7 +127,7 @@ def load_bids_tumor_type(
         )
     label_root = root / "derivatives" / "labels"
     datalist = []
-    for participant in sorted(table):
+    for participant in sorted(table, key=natural_key):
         sessions = sorted(p.name for p in (root / participant).glob("ses-*") if p.is_dir())
         if sessions:
             raise ValueError(

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from metaseg_monai.data.io import check_nifti_pair, nifti_shape, read_json
+from metaseg_monai.data.io import check_nifti_pair, natural_key, nifti_shape, nifti_stem, read_json
 
 __all__ = ["decathlon_labels", "load_decathlon"]
 
@@ -39,16 +38,6 @@ logger = logging.getLogger(__name__)
 def _read_dataset_json(task_dir: Path) -> tuple[Path, dict]:
     path = task_dir / "dataset.json"
     return path, read_json(path, "the Decathlon task description", dict)
-
-
-def _natural_key(path: str) -> list:
-    # spleen_2 before spleen_10, as the case numbers mean
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
-
-
-def _case_id(path: str) -> str:
-    name = Path(path).name
-    return name[: -len(".nii.gz")] if name.endswith(".nii.gz") else Path(name).stem
 
 
 def decathlon_labels(task_dir: str | os.PathLike) -> dict[int, str]:
@@ -109,7 +98,7 @@ def load_decathlon(
             skipped.append(entry["image"])
             continue
         item: dict[str, Any] = {k: os.path.normpath(task_dir / entry[k]) for k in keys}
-        item["case_id"] = _case_id(item["image"])
+        item["case_id"] = nifti_stem(item["image"])
         if check_files:
             if "label" in item:
                 check_nifti_pair(item["image"], item["label"], f"'{path}' {section}[{position}]")
@@ -119,4 +108,4 @@ def load_decathlon(
         datalist.append(item)
     if skipped:
         logger.warning("skipped %d macOS '._*' entries listed in '%s': %s", len(skipped), path, skipped)
-    return sorted(datalist, key=lambda d: _natural_key(d["image"]))
+    return sorted(datalist, key=lambda d: natural_key(d["image"]))

@@ -42,6 +42,16 @@ def _image_file(sample_dir: Path) -> Path:
     return image
 
 
+def _png_shape(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.size[1], im.size[0]
+    except Exception as err:  # PIL raises many types; all mean "unreadable"
+        raise ValueError(f"cannot read image '{path}': {type(err).__name__}: {err}") from err
+
+
 def dsb_instance_label(sample_dir: str | os.PathLike) -> np.ndarray:
     """The instance map ``(H, W)`` int32 of a DSB sample folder: 0 background, ``k`` where the ``k``-th mask is > 0.
 
@@ -51,7 +61,7 @@ def dsb_instance_label(sample_dir: str | os.PathLike) -> np.ndarray:
     """
     sample_dir = Path(sample_dir)
     image_path = _image_file(sample_dir)
-    image_shape = read_image(image_path, f"DSB sample '{sample_dir.name}'").shape
+    image_shape = _png_shape(image_path)  # the header is enough: LoadImaged decodes the image itself
     masks = _mask_files(sample_dir / "masks")
     if not masks:
         raise FileNotFoundError(f"DSB sample '{sample_dir}' has no mask PNGs in '{sample_dir / 'masks'}'.")

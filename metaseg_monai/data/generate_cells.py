@@ -47,7 +47,7 @@ def draw_nucleus(
         label_id: the id written (> 0).
         wobble: ``(K, 2)`` amplitudes (fraction of the radius) of the cos/sin outline harmonics 2..K+1; None for a
             plain ellipse.
-        exclusive: draw nothing and return None if the nucleus would touch another instance.
+        exclusive: draw nothing and return 0 if the nucleus would touch another instance.
 
     Returns:
         the number of pixels written: 0 if the nucleus lies outside the image, is hidden by other instances, or
@@ -138,7 +138,7 @@ def generate_ctc(
         raise ValueError(
             f"need 2 <= num_frames <= 10000, size >= 32, num_cells >= 1; got {num_frames}, {size}, {num_cells}."
         )
-    gold_frames = range(0, num_frames, 5) if gold_frames is None else gold_frames
+    gold_frames = set(range(0, num_frames, 5) if gold_frames is None else gold_frames)  # a generator is read once
     bad = [f for f in gold_frames if not 0 <= f < num_frames]
     if bad:
         raise ValueError(f"gold_frames {bad} are outside the sequence's frames 0..{num_frames - 1}.")

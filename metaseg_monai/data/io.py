@@ -13,6 +13,7 @@ import functools
 import inspect
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -23,10 +24,13 @@ import numpy as np
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "NIFTI_SUFFIXES",
     "atomic_path",
     "check_nifti_pair",
     "check_same_shape",
+    "natural_key",
     "nifti_shape",
+    "nifti_stem",
     "prepare_output_dir",
     "read_delimited",
     "read_image",
@@ -40,6 +44,23 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
+
+
+NIFTI_SUFFIXES = (".nii.gz", ".nii")
+
+
+def nifti_stem(path: str | os.PathLike) -> str:
+    """The file name without ``.nii.gz`` / ``.nii`` (or its last suffix): ``spleen_19.nii.gz`` -> ``spleen_19``."""
+    name = Path(path).name
+    for suffix in NIFTI_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem
+
+
+def natural_key(text: str) -> list:
+    """Sort key ordering embedded numbers by value: ``spleen_2`` before ``spleen_10``, ``sub-2`` before ``sub-10``."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(text))]
 
 
 def _require_file(path: str | os.PathLike, context: str = "") -> Path:

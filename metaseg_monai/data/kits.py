@@ -41,7 +41,8 @@ MISSING_METADATA_MODES = ("error", "skip")
 def _case_name(case: int | str) -> str:
     if isinstance(case, int) and not isinstance(case, bool):
         return f"case_{case:05d}"
-    return str(case)
+    case = str(case).strip()
+    return f"case_{int(case):05d}" if case.isdigit() else case  # "3" -> "case_00003"
 
 
 def _read_kits_json(path: Path) -> dict[str, dict]:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from torch.utils.data import IterableDataset, get_worker_info
 
-from metaseg_monai.data.io import atomic_path, check_same_shape, read_nifti
+from metaseg_monai.data.io import atomic_path, check_same_shape, nifti_stem, read_nifti
 
 __all__ = [
     "VolumeSliceDataset",
@@ -129,8 +129,7 @@ def _case_id(item: Mapping[str, Any], image_key: str, position: int) -> str:
         return str(item["case_id"])
     value = item.get(image_key)
     if isinstance(value, str | os.PathLike):
-        name = Path(value).name
-        return name[: -len(".nii.gz")] if name.endswith(".nii.gz") else Path(name).stem
+        return nifti_stem(value)
     return f"case_{position}"
 
 
