@@ -21,7 +21,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from metaseg_monai.data.io import NIFTI_SUFFIXES, check_same_shape, natural_key, read_delimited, read_nifti
+from metaseg_monai.data.io import NIFTI_SUFFIXES, check_nifti_pair, natural_key, read_delimited
 
 __all__ = ["load_bids_tumor_type", "read_participants"]
 
@@ -151,9 +151,7 @@ def load_bids_tumor_type(
                     f"(or {NIFTI_SUFFIXES[1]})."
                 )
             if check_files:
-                image_array, _ = read_nifti(image, f"participant '{participant}', contrast '{contrast}'")
-                label_array, _ = read_nifti(label, f"label of '{image}'")
-                check_same_shape(image_array.shape, label_array.shape, image, label)
+                check_nifti_pair(image, label, f"participant '{participant}', contrast '{contrast}'")
             datalist.append(
                 {
                     "image": str(image),
