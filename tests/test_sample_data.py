@@ -106,3 +106,21 @@ def test_table_metadata_cells_are_stripped_and_never_empty_and_encoding_errors_n
     table.write_bytes("\n".join(lines).encode("utf-8").replace(b"HeLa", "HéLa".encode("latin-1")))
     with pytest.raises(ValueError, match=r"metadata\.csv': expected UTF-8 text, found byte 0xe9"):
         data.load_table_dataset(root)
+
+
+def test_polygonize_warns_when_the_tolerance_collapses_most_objects(caplog):
+    import numpy as np
+    from skimage.draw import disk
+
+    from metaseg_monai.transforms import polygonize_mask
+
+    mask = np.zeros((64, 64), np.uint8)
+    for centre in ((16, 16), (16, 48), (48, 32)):
+        mask[disk(centre, 6)] = 255
+    with caplog.at_level("WARNING"):
+        out = polygonize_mask(mask, 15.0)
+    assert np.array_equal(out, mask) and "3 of 3 objects kept their original pixels" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        polygonize_mask(mask, 2.0)
+    assert caplog.text == ""

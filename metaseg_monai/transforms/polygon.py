@@ -8,6 +8,7 @@ polygon. The annotation-style paper used tolerances 2 ("fine") and 3.5 ("coarse"
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Hashable, Iterator, Mapping
 
@@ -20,6 +21,8 @@ from skimage.draw import polygon as fill_polygon
 from skimage.measure import approximate_polygon, find_contours, label
 
 __all__ = ["PolygonizeMaskd", "count_polygon_vertices", "polygonize_mask"]
+
+logger = logging.getLogger(__name__)
 
 
 def _check(mask: np.ndarray, tolerance: float) -> np.ndarray:
@@ -63,6 +66,7 @@ def polygonize_mask(mask: np.ndarray, tolerance: float) -> np.ndarray:
     - an object whose polygon fills no pixel at all (e.g. a one-pixel speck) keeps its original pixels. This also
       happens when the tolerance is near the object's radius and its polygon collapses to a line: at the authors'
       tolerance 15, nuclei of radius under about 15 px come back unchanged, so use such tolerances on large nuclei.
+      When this happens to most objects a warning is logged.
 
     Holes inside objects are filled (an annotator draws outlines). ``tolerance=0`` returns nearly the input mask.
 
@@ -84,6 +88,7 @@ def polygonize_mask(mask: np.ndarray, tolerance: float) -> np.ndarray:
     band = (ndimage.maximum_filter(zone, size=3) != zone) | (ndimage.minimum_filter(zone, size=3) != zone)
     allowed = (~band) | (objects > 0)
     foreground = mask.max()
+    unchanged = 0
     for k, box, poly in _polygons(objects, tolerance):
         shape = objects[box].shape
         drawn = np.zeros(shape, bool)
@@ -94,7 +99,16 @@ def polygonize_mask(mask: np.ndarray, tolerance: float) -> np.ndarray:
             drawn = pieces == 1 + np.argmax(np.bincount(pieces.ravel())[1:])
         elif n == 0:
             drawn = objects[box] == k
+            unchanged += 1
         out[box][drawn] = foreground
+    if unchanged > num // 2:  # the style would be a style in name only: say so
+        logger.warning(
+            "polygonize_mask: %d of %d objects kept their original pixels at tolerance %g (their polygons collapsed); "
+            "the tolerance is too large for objects of this size.",
+            unchanged,
+            num,
+            tolerance,
+        )
     return out
 
 
