@@ -126,14 +126,17 @@ def test_annotation_styles_layout(styles, tmp_path):
     assert Counter(it["annotation_style"] for it in train) == {"accurate": 7, "fine": 7, "coarse": 7}
     assert {it["annotation_style"] for it in items if it["split"] != "train"} == {"accurate"}
     source = {Path(it["image"]).name: it for it in load_table_dataset(generate_cell_lines(tmp_path / "s", 0, 6))}
-    vertices = defaultdict(int)
+    vertices, objects = defaultdict(int), defaultdict(int)
     for it in items:
         original, styled = _mask(source[Path(it["image"]).name]), _mask(it)
         assert label(styled).max() == label(original).max()
         if it["annotation_style"] == "accurate":
             assert np.array_equal(original, styled)
         vertices[it["annotation_style"]] += count_polygon_vertices(styled, 0.5)
-    assert vertices["coarse"] < vertices["fine"] < vertices["accurate"]
+        objects[it["annotation_style"]] += label(styled).max()
+    # outline detail per nucleus (the styles' images hold different numbers of nuclei)
+    per_object = {style: vertices[style] / objects[style] for style in vertices}
+    assert per_object["coarse"] < per_object["fine"] < per_object["accurate"]
 
 
 def test_generators_are_deterministic(tmp_path):

@@ -22,6 +22,7 @@ import numpy as np
 from scipy import ndimage
 
 from metaseg_monai.data.io import prepare_output_dir, write_image, writes_dataset
+from metaseg_monai.data.phantoms import smooth_noise, wavy_ellipse_mask
 
 __all__ = ["draw_nucleus", "generate_ctc", "generate_dsb"]
 
@@ -35,9 +36,9 @@ def draw_nucleus(
     wobble: np.ndarray | None = None,
     exclusive: bool = False,
 ) -> int:
-    """Draw one nucleus, an ellipse with an optionally wavy outline, into the instance map ``labels`` (in place).
+    """Draw one nucleus (:func:`~metaseg_monai.data.phantoms.wavy_ellipse_mask`) into the instance map ``labels``.
 
-    Only background pixels (0) are written, so instances never overlap.
+    Written in place; only background pixels (0) are written, so instances never overlap.
 
     Args:
         labels: ``(H, W)`` integer instance map.
@@ -53,23 +54,8 @@ def draw_nucleus(
         the number of pixels written: 0 if the nucleus lies outside the image, is hidden by other instances, or
         (``exclusive``) would touch one.
     """
-    height, width = labels.shape
-    reach = max(radii) * (1.0 + (np.abs(wobble).sum() if wobble is not None else 0.0)) + 1
-    y0, y1 = max(int(centre[0] - reach), 0), min(int(centre[0] + reach) + 2, height)
-    x0, x1 = max(int(centre[1] - reach), 0), min(int(centre[1] + reach) + 2, width)
-    if y0 >= y1 or x0 >= x1:
-        return 0
-    yy, xx = np.mgrid[y0:y1, x0:x1]
-    dy, dx = yy - centre[0], xx - centre[1]
-    u = dx * np.cos(angle) + dy * np.sin(angle)  # along the major axis
-    v = -dx * np.sin(angle) + dy * np.cos(angle)
-    r = np.hypot(u / radii[0], v / radii[1])
-    if wobble is not None:
-        theta = np.arctan2(v, u)
-        for k, (a, b) in enumerate(wobble, start=2):
-            r = r / (1.0 + a * np.cos(k * theta) + b * np.sin(k * theta))
-    inside = r <= 1.0
-    window = labels[y0:y1, x0:x1]
+    box, inside = wavy_ellipse_mask(labels.shape, centre, radii, angle, wobble, margin=1)
+    window = labels[box]
     if exclusive and (window[ndimage.binary_dilation(inside)] != 0).any():  # keep a 1-pixel gap
         return 0
     inside &= window == 0
@@ -78,6 +64,7 @@ def draw_nucleus(
 
 
 def _wobble(rng: np.random.Generator, amount: float = 0.06) -> np.ndarray:
+    """Random outline harmonics 2-4 of a nucleus: ``(3, 2)`` cos/sin amplitudes."""
     return rng.normal(0.0, amount, size=(3, 2))
 
 
@@ -187,7 +174,7 @@ def generate_ctc(
                 blink = 0.3 if rng.random() < 0.07 else 1.0
                 brightness[cell.id] = cell.brightness * blink
         signal = brightness[labels]
-        texture = ndimage.gaussian_filter(rng.normal(0, 1, (height, width)), 1.5)
+        texture = smooth_noise(rng, (height, width), 1.5, unit_std=False)
         image = ndimage.gaussian_filter(signal, 1.0) * (1.0 + 0.25 * texture) * shading
         image = 400 + 2500 * image + rng.normal(0, 60, (height, width))
         name = f"{t:0{digits}d}"
@@ -276,12 +263,14 @@ def generate_dsb(
             centre = (rng.uniform(0, height), rng.uniform(0, width))
             r = radius * rng.uniform(0.8, 1.25)
             radii = (r * rng.uniform(1.0, 1.3), r * rng.uniform(0.85, 1.0))
-            if draw_nucleus(labels, centre, radii, rng.uniform(0, np.pi), count + 1, _wobble(rng), exclusive=True):
+            angle, wobble = rng.uniform(0, np.pi), _wobble(rng)
+            if draw_nucleus(labels, centre, radii, angle, count + 1, wobble, exclusive=True):
                 count += 1
         nuclei = ndimage.gaussian_filter((labels > 0).astype(float), 0.8)
         noise = rng.normal(0, 1, (height, width))
         if index % 2 == 0:  # fluorescence: bright nuclei on a dark background, grey
-            grey = 10 + 200 * nuclei * (1 + 0.15 * ndimage.gaussian_filter(noise, 1.0)) + 4 * noise
+            texture = smooth_noise(rng, (height, width), 1.0, unit_std=False)
+            grey = 10 + 200 * nuclei * (1 + 0.15 * texture) + 4 * noise
             rgb = np.repeat(np.clip(grey, 0, 255)[..., None], 3, axis=-1)
         else:  # H&E: pink eosin background, purple haematoxylin nuclei
             background, nucleus = np.array([235.0, 180.0, 210.0]), np.array([95.0, 60.0, 150.0])

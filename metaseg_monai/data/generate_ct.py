@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from metaseg_monai.data.io import atomic_path, prepare_output_dir, write_json, write_nifti, writes_dataset
+from metaseg_monai.data.phantoms import ellipsoid_mask
 
 __all__ = ["generate_kits19", "generate_kits21", "generate_msd_liver", "generate_msd_spleen"]
 
@@ -106,30 +107,15 @@ def _paint(
     spacing: np.ndarray,
 ) -> None:
     """Paint ``part`` into the (z, y, x) arrays inside its bounding box only (fast on 512x512x600 volumes)."""
-    lo, hi = [], []
-    for axis, (c, r) in enumerate(zip(part.centre, part.radii, strict=True)):
-        if r is None:
-            lo.append(0)
-            hi.append(image.shape[axis])
-        else:
-            lo.append(max(int(np.floor((c - r) / spacing[axis])), 0))
-            hi.append(min(int(np.ceil((c + r) / spacing[axis])) + 1, image.shape[axis]))
-    if any(a >= b for a, b in zip(lo, hi, strict=True)):
-        return
-    coords = [(np.arange(a, b) + 0.5) * s for a, b, s in zip(lo, hi, spacing, strict=True)]  # voxel centres, mm
-    dy = ((coords[1] - part.centre[1]) / part.radii[1])[:, None]
-    dx = ((coords[2] - part.centre[2]) / part.radii[2])[None, :]
-    inside = (dy**2 + dx**2 <= 1)[None]
-    if part.radii[0] is not None:
-        dz = ((coords[0] - part.centre[0]) / part.radii[0])[:, None, None]
-        inside = dz**2 + dy[None] ** 2 + dx[None] ** 2 <= 1
-    box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    # voxel i's centre lies at (i + 0.5) * spacing mm; the phantom primitives put it at i * spacing
+    box, inside = ellipsoid_mask(image.shape, np.asarray(part.centre) - spacing / 2, part.radii, spacing)
     image_box, label_box = image[box], label[box]  # views: painted in place, no full-volume temporaries
     if part.radii[0] is None:  # cylinder: the same in-plane mask on every slice
         image_box[:, inside[0]] = part.hu
         label_box[:, inside[0]] = value
         return
     if part.texture:
+        coords = [(np.arange(b.start, b.stop) + 0.5) * s for b, s in zip(box, spacing, strict=True)]  # mm
         freq = rng.uniform(0.6, 1.4, size=3) * 2 * np.pi / max(part.radii[1], 1e-3)
         phase = rng.uniform(0, 2 * np.pi, size=3)
         pattern = (

@@ -30,6 +30,7 @@ from scipy import ndimage
 
 from metaseg_monai.data.annotation_styles import ANNOTATION_TOLERANCES, write_styled_copy
 from metaseg_monai.data.io import prepare_output_dir, write_delimited, write_image, writes_dataset
+from metaseg_monai.data.phantoms import smooth_noise, wavy_ellipse_mask
 
 __all__ = [
     "CELL_LINES",
@@ -76,28 +77,14 @@ LINE_PARAMS: Mapping[str, LineParams] = MappingProxyType(
 )
 
 
-def _smooth_noise(rng: np.random.Generator, size: int, sigma: float) -> np.ndarray:
-    """Gaussian-filtered white noise rescaled to unit standard deviation."""
-    # a slow field is filtered on a coarse grid and upsampled: full-resolution filtering costs seconds at 1080 px
-    step = max(1, int(sigma // 2))
-    n = -(-size // step) + (step > 1)
-    field = ndimage.gaussian_filter(rng.standard_normal((n, n)), sigma / step, mode="wrap")
-    field = ndimage.zoom(field, step, order=1)[:size, :size] if step > 1 else field
-    return field / (field.std() + 1e-12)
-
-
-def _nucleus(rng: np.random.Generator, p: LineParams) -> np.ndarray:
-    """A boolean nucleus footprint: an ellipse with a slightly irregular (low-order Fourier) outline."""
+def _nucleus(rng: np.random.Generator, p: LineParams) -> tuple[tuple[float, float], float, np.ndarray]:
+    """Random nucleus shape: ``(radii, angle, wobble)`` for :func:`~metaseg_monai.data.phantoms.wavy_ellipse_mask`."""
     r = p.radius * rng.uniform(0.85, 1.15)
-    a, b = r * np.sqrt(p.elongation), r / np.sqrt(p.elongation)
-    half = int(np.ceil(a * 1.2)) + 1
-    yy, xx = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float64)
-    theta = rng.uniform(0, np.pi)
-    u = xx * np.cos(theta) + yy * np.sin(theta)
-    v = -xx * np.sin(theta) + yy * np.cos(theta)
-    phi = np.arctan2(v / b, u / a)
-    wobble = 1 + sum(rng.normal(0, 0.04) * np.cos(k * phi + rng.uniform(0, 2 * np.pi)) for k in (2, 3, 4))
-    return np.hypot(u / a, v / b) <= wobble
+    radii = (r * np.sqrt(p.elongation), r / np.sqrt(p.elongation))
+    angle = float(rng.uniform(0, np.pi))
+    # slightly irregular outline: harmonics 2-4, each ``amplitude * cos(k phi + phase)`` as (cos, sin) coefficients
+    amplitude, phase = np.array([(rng.normal(0, 0.04), rng.uniform(0, 2 * np.pi)) for _ in range(3)]).T
+    return radii, angle, amplitude[:, None] * np.stack([np.cos(phase), -np.sin(phase)], axis=1)
 
 
 def _cell_image(rng: np.random.Generator, p: LineParams, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -106,23 +93,24 @@ def _cell_image(rng: np.random.Generator, p: LineParams, size: int) -> tuple[np.
     count = max(1, round(p.density * size * size / 1e4 * rng.uniform(0.8, 1.2)))
     for _ in range(count):
         for _ in range(30):  # rejection sampling; a crowded image gets fewer nuclei
-            shape = _nucleus(rng, p)
-            h = shape.shape[0]
-            if h + 2 >= size:
+            radii, angle, wobble = _nucleus(rng, p)
+            half = int(np.ceil(radii[0] * 1.2)) + 1  # the nucleus lies inside the image, 1 pixel from its border
+            if 2 * half + 3 >= size:
                 break
-            y, x = rng.integers(1, size - h, size=2)
-            window = (slice(y - 1, y + h + 1), slice(x - 1, x + h + 1))
-            if not (ndimage.binary_dilation(np.pad(shape, 1), iterations=2) & mask[window]).any():
-                mask[y : y + h, x : x + h] |= shape
+            centre = rng.integers(1 + half, size - 1 - half, size=2)
+            box, inside = wavy_ellipse_mask(mask.shape, centre, radii, angle, wobble, margin=2)
+            window = mask[box]
+            if not (window.any() and (ndimage.binary_dilation(inside, iterations=2) & window).any()):
+                window |= inside
                 break
     # uneven illumination (vignette-like gradient and slow blotches) on a fine-grained textured background
     yy, xx = np.mgrid[:size, :size] / size
     g = rng.normal(0, 0.08, 2)
-    image = 0.5 + g[0] * (yy - 0.5) + g[1] * (xx - 0.5) + 0.04 * _smooth_noise(rng, size, size / 6)
-    image += 0.02 * _smooth_noise(rng, size, 1.5)
+    image = 0.5 + g[0] * (yy - 0.5) + g[1] * (xx - 0.5) + 0.04 * smooth_noise(rng, (size, size), size / 6, mode="wrap")
+    image += 0.02 * smooth_noise(rng, (size, size), 1.5, mode="wrap")
     soft = ndimage.gaussian_filter(mask.astype(np.float64), 0.8)
     rim = ndimage.binary_dilation(mask, iterations=2) & ~mask
-    image += p.contrast * soft + p.texture * soft * _smooth_noise(rng, size, 1.0)
+    image += p.contrast * soft + p.texture * soft * smooth_noise(rng, (size, size), 1.0, mode="wrap")
     image += p.halo * ndimage.gaussian_filter(rim.astype(np.float64), 0.7)
     image += rng.normal(0, 0.015, (size, size))  # camera noise
     return image, mask
@@ -137,7 +125,7 @@ def _add_anomalies(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
         cy, cx = rng.uniform(0.15, 0.85, 2) * size
         if kind == "blob":  # dark, irregular debris
             radius = rng.uniform(4, 9)
-            region = np.hypot(yy - cy, xx - cx) + 2.0 * _smooth_noise(rng, size, 2.0) <= radius
+            region = np.hypot(yy - cy, xx - cx) + 2.0 * smooth_noise(rng, (size, size), 2.0, mode="wrap") <= radius
             image -= 0.35 * ndimage.gaussian_filter(region.astype(np.float64), 1.0)
         elif kind == "streak":  # a thin bright scratch across part of the field
             angle, length = rng.uniform(0, np.pi), rng.uniform(0.4, 0.9) * size

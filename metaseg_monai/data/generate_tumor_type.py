@@ -26,6 +26,7 @@ import numpy as np
 from scipy import ndimage
 
 from metaseg_monai.data.io import prepare_output_dir, write_delimited, write_json, write_nifti, writes_dataset
+from metaseg_monai.data.phantoms import ellipsoid_distance, smooth_noise
 
 __all__ = ["TUMOR_TYPES", "generate_tumor_type"]
 
@@ -44,10 +45,6 @@ _INTENSITY = {
     "T1w": {"background": 0.05, "csf": 0.2, "cord": 0.6, "tumor": 0.5, "rim": 0.35, "edema": 0.5},
 }
 _DEFAULT_INTENSITY = _INTENSITY["T2w"]
-
-
-def _ellipsoid(grid: tuple[np.ndarray, ...], centre: Sequence[float], radii: Sequence[float]) -> np.ndarray:
-    return sum(((g - c) / r) ** 2 for g, c, r in zip(grid, centre, radii, strict=True))
 
 
 @writes_dataset()
@@ -86,7 +83,7 @@ def generate_tumor_type(
     types = [types[i] for i in rng.permutation(len(types))]
     width = max(3, len(str(len(types))))
     nx, ny, nz = shape
-    grid = np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij")
+    z = np.arange(nz, dtype=np.float64).reshape(1, 1, nz)
     affine = np.diag([1.0, 1.0, 1.0, 1.0])
     affine[:3, 3] = [-nx / 2, -ny / 2, -nz / 2]
     rows = []
@@ -97,10 +94,11 @@ def generate_tumor_type(
         # cord: an elliptic tube (wider left-right) that bends gently front-back along z
         radius = 0.15 * min(nx, ny) * rng.uniform(0.9, 1.1)
         cord_r = (1.2 * radius, radius)
-        bend = rng.uniform(-0.1, 0.1) * ny * np.sin(np.pi * grid[2] / nz)
-        cx, cy = nx / 2 + rng.uniform(-1, 1), ny / 2 + bend + rng.uniform(-1, 1)
-        cross = ((grid[0] - cx) / cord_r[0]) ** 2 + ((grid[1] - cy) / cord_r[1]) ** 2
-        cord, csf = cross <= 1.0, (cross > 1.0) & (cross <= 1.7**2)
+        bend = rng.uniform(-0.1, 0.1) * ny * np.sin(np.pi * z / nz)
+        cx, cy = nx / 2 + rng.uniform(-1, 1), ny / 2 + bend + rng.uniform(-1, 1)  # cy: (1, 1, nz)
+        cord, csf = np.zeros(shape, bool), np.zeros(shape, bool)
+        box, cross = ellipsoid_distance(shape, (cx, cy, 0.0), (*cord_r, None), reach=1.7)
+        cord[box], csf[box] = cross <= 1.0, (cross > 1.0) & (cross <= 1.7**2)
         # tumour core: an ellipsoid inside the cord, jittered per subject
         scale = rng.uniform(0.85, 1.15)
         half_length = max(2.0, geometry["half_length"] * nz * scale)
@@ -110,11 +108,12 @@ def generate_tumor_type(
         centre_y = ny / 2 + off_y * cord_r[1]
         tumor_r = (geometry["cross"] * cord_r[0] * scale, geometry["cross"] * cord_r[1] * scale, half_length)
         # the cord centre bends with z; follow it so the tumour stays intramedullary
-        dist = _ellipsoid((grid[0], grid[1] - (cy - ny / 2), grid[2]), (centre_x, centre_y, zc), tumor_r)
-        tumor = (dist <= 1.0) & cord
-        rim = (dist > 1.0) & (dist <= 1.6) & cord
-        edema = (dist > 1.0) & (dist <= 4.0) & cord
-        texture = ndimage.gaussian_filter(rng.normal(0, 1, shape), 1.2)
+        box, dist = ellipsoid_distance(shape, (centre_x, centre_y + cy - ny / 2, zc), tumor_r, reach=2.0)
+        tumor, rim, edema = np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool)
+        tumor[box] = (dist <= 1.0) & cord[box]
+        rim[box] = (dist > 1.0) & (dist <= 1.6) & cord[box]
+        edema[box] = (dist > 1.0) & (dist <= 4.0) & cord[box]
+        texture = smooth_noise(rng, shape, 1.2, unit_std=False)
         noise_sigma = 0.03
         for contrast in contrasts:
             label_dir = root / "derivatives" / "labels" / participant / "anat"
