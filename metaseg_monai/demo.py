@@ -21,16 +21,17 @@ from monai.utils import set_determinism
 
 from metaseg_monai.data.shape_switch import SHAPE_SWITCH_FIELDS, make_shape_switch_samples
 from metaseg_monai.inferers import MetadataInferer
+from metaseg_monai.metrics import f1_dice_from_counts
 from metaseg_monai.networks import CONDITIONINGS, MetaUNet
 from metaseg_monai.transforms import EncodeMetadatad
 
-__all__ = ["f1_from_confusion", "train_shape_switch"]
+__all__ = ["train_shape_switch"]
 
 
-def f1_from_confusion(confusion: np.ndarray) -> float:
-    """Pixel F1 from summed ``[tp, fp, tn, fn]``; 1.0 when prediction and label are both empty."""
+def _f1(confusion: np.ndarray) -> float:
+    """Pixel F1 from MONAI's summed ``[tp, fp, tn, fn]``."""
     tp, fp, _, fn = (float(v) for v in confusion)
-    return 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+    return f1_dice_from_counts(tp, fp, fn)
 
 
 def train_shape_switch(
@@ -121,15 +122,13 @@ def train_shape_switch(
 
     # per-image [tp, fp, tn, fn] of the single foreground channel, in validation order
     details = evaluator.state.metric_details["val_f1"].reshape(len(val_samples), -1, 4)[:, 0].cpu().numpy()
-    per_image = [f1_from_confusion(c) for c in details]
+    per_image = [_f1(c) for c in details]
     targets = [s["target_shape"] for s in val_samples]
-    per_target = {
-        t: f1_from_confusion(details[[i for i, v in enumerate(targets) if v == t]].sum(0)) for t in sorted(set(targets))
-    }
+    per_target = {t: _f1(details[[i for i, v in enumerate(targets) if v == t]].sum(0)) for t in sorted(set(targets))}
     result = {
         "conditioning": conditioning,
         "metadata_mode": metadata_mode,
-        "f1": f1_from_confusion(details.sum(0)),
+        "f1": _f1(details.sum(0)),
         "f1_per_target": per_target,
         "f1_per_image": per_image,
         "final_loss": float(trainer.state.output[0]["loss"]) if trainer.state.output else float("nan"),

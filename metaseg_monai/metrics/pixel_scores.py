@@ -1,0 +1,212 @@
+"""Per-image pixel scores of binary segmentations, their summaries, the paired Wilcoxon test and error overlays.
+
+These are the numbers of the metadata-SE paper's tables: per-image F1 (== Dice for binary masks), its mean, the F1 of
+the counts pooled over all test pixels, both per metadata group, and the Wilcoxon signed-rank test of a variant
+against the metadata-free baseline on per-image F1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from metaseg_monai.data.io import natural_key
+
+__all__ = [
+    "FALSE_NEGATIVE_COLOUR",
+    "FALSE_POSITIVE_COLOUR",
+    "TRUE_POSITIVE_COLOUR",
+    "confusion_counts",
+    "f1_dice_from_counts",
+    "overlay_errors",
+    "paired_wilcoxon",
+    "summarize_scores",
+]
+
+TRUE_POSITIVE_COLOUR = (255, 255, 255)  # white
+FALSE_POSITIVE_COLOUR = (255, 0, 255)  # magenta
+FALSE_NEGATIVE_COLOUR = (0, 255, 0)  # green
+
+
+def _as_bool_array(mask: np.ndarray | torch.Tensor, name: str) -> np.ndarray:
+    """A binary mask (bool, or numbers that are all 0/1) as a numpy bool array; other values are an error."""
+    if isinstance(mask, torch.Tensor):
+        mask = mask.detach().cpu().numpy()
+    array = np.asarray(mask)
+    if array.dtype == bool:
+        return array
+    if array.size and not np.isin(array, (0, 1)).all():
+        found = np.unique(array)[:8].tolist()
+        raise ValueError(
+            f"{name} must be a binary mask (bool or 0/1), found values {found}; threshold it (e.g. AsDiscreted) "
+            "or select one class first."
+        )
+    return array.astype(bool)
+
+
+def confusion_counts(pred: np.ndarray | torch.Tensor, label: np.ndarray | torch.Tensor) -> tuple[int, int, int, int]:
+    """Pixel counts ``(tp, fp, fn, tn)`` of a binary prediction against a binary label.
+
+    Counted by hand in int64 rather than with ``monai.metrics.get_confusion_matrix``: that needs batch-first
+    one-hot input and returns float32 counts, which are not exact beyond 2**24 pixels (a CT volume).
+
+    Args:
+        pred: binary mask, numpy or torch, any shape (bool or 0/1 values).
+        label: binary mask of the same shape.
+
+    Raises:
+        ValueError: the shapes differ or a mask holds values other than 0/1.
+    """
+    p, g = _as_bool_array(pred, "pred"), _as_bool_array(label, "label")
+    if p.shape != g.shape:
+        raise ValueError(f"pred and label must have the same shape, found {p.shape} and {g.shape}.")
+    tp = int(np.count_nonzero(p & g))
+    fp = int(np.count_nonzero(p & ~g))
+    fn = int(np.count_nonzero(~p & g))
+    return tp, fp, fn, int(p.size) - tp - fp - fn
+
+
+def f1_dice_from_counts(tp: float, fp: float, fn: float) -> float:
+    """F1 = Dice = ``2 tp / (2 tp + fp + fn)``, identical for binary masks.
+
+    When prediction and label are both empty (``tp + fp + fn == 0``) the result is defined as 1.0: nothing to find
+    and nothing wrongly found is a perfect answer. (MONAI's ``compute_confusion_matrix_metric`` gives NaN there, which
+    would drop such images from a mean and from the paired test.)
+    """
+    if min(tp, fp, fn) < 0:
+        raise ValueError(f"counts must be non-negative, found tp={tp}, fp={fp}, fn={fn}.")
+    denominator = 2 * tp + fp + fn
+    return 1.0 if denominator == 0 else float(2 * tp / denominator)
+
+
+def paired_wilcoxon(baseline: Sequence[float], candidate: Sequence[float], min_pairs: int = 6) -> dict[str, Any]:
+    """Two-sided Wilcoxon signed-rank test of ``candidate`` against ``baseline`` on paired per-image scores.
+
+    Uses ``scipy.stats.wilcoxon(candidate, baseline)`` with scipy's defaults (``zero_method="wilcox"``: zero
+    differences are dropped). If every difference is zero the two are indistinguishable and the result is
+    ``statistic=0.0, p_value=1.0`` (scipy would warn and depend on its version there).
+
+    Args:
+        baseline: per-image scores of the reference (e.g. the metadata-free network), in image order.
+        candidate: per-image scores of the variant, same images in the same order.
+        min_pairs: fewest pairs accepted. With 6 pairs the smallest possible two-sided p is 2/64 = 0.031; with
+            fewer, no result can reach p < 0.05.
+
+    Returns:
+        ``{"statistic", "p_value", "n" (pairs), "median_difference" (median of candidate - baseline)}``.
+
+    Raises:
+        ValueError: lengths differ, fewer than ``min_pairs`` pairs, or a score is not finite.
+    """
+    from scipy.stats import wilcoxon
+
+    base = np.asarray(baseline, dtype=np.float64).ravel()
+    cand = np.asarray(candidate, dtype=np.float64).ravel()
+    if base.shape != cand.shape:
+        raise ValueError(
+            f"paired test needs one candidate score per baseline score, found {base.size} baseline and "
+            f"{cand.size} candidate scores."
+        )
+    if base.size < min_pairs:
+        raise ValueError(f"paired Wilcoxon test needs at least {min_pairs} pairs, found {base.size}.")
+    if not (np.isfinite(base).all() and np.isfinite(cand).all()):
+        raise ValueError("paired Wilcoxon test needs finite scores, found NaN or inf.")
+    difference = cand - base
+    median_difference = float(np.median(difference))
+    if not np.any(difference):
+        return {"statistic": 0.0, "p_value": 1.0, "n": int(base.size), "median_difference": median_difference}
+    result = wilcoxon(cand, base, alternative="two-sided")
+    return {
+        "statistic": float(result.statistic),
+        "p_value": float(result.pvalue),
+        "n": int(base.size),
+        "median_difference": median_difference,
+    }
+
+
+def _scores_of(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    tp = sum(float(r["tp"]) for r in rows)
+    fp = sum(float(r["fp"]) for r in rows)
+    fn = sum(float(r["fn"]) for r in rows)
+    return {
+        "n": len(rows),
+        "mean_f1": float(np.mean([float(r["f1"]) for r in rows])),
+        "pooled_f1": f1_dice_from_counts(tp, fp, fn),
+    }
+
+
+def summarize_scores(rows: Sequence[Mapping[str, Any]], group_fields: Sequence[str] = ()) -> dict[str, Any]:
+    """Mean and pooled F1 over per-image rows, overall and per value of each metadata field.
+
+    ``mean_f1`` averages the per-image F1 (each image counts once); ``pooled_f1`` is the F1 of the summed
+    ``tp``/``fp``/``fn`` (each pixel counts once, so large objects weigh more), as the paper's ``dice_score_total``.
+
+    Args:
+        rows: one mapping per image with at least ``f1``, ``tp``, ``fp``, ``fn`` and every field in ``group_fields``.
+        group_fields: metadata fields to group by, e.g. ``["cell_line"]``.
+
+    Returns:
+        ``{"n", "mean_f1", "pooled_f1", "per_group": {field: {value: {"n", "mean_f1", "pooled_f1"}}}}``. Group values
+        are keyed by ``str(value)`` (JSON object keys are strings) in natural order (``"2"`` before ``"10"``).
+
+    Raises:
+        ValueError: no rows, or a row lacks a score or a group field (the error names the row and the key).
+    """
+    if not rows:
+        raise ValueError("cannot summarize scores: no rows (was the evaluation data empty?).")
+    for index, row in enumerate(rows):
+        missing = [k for k in ("f1", "tp", "fp", "fn", *group_fields) if k not in row]
+        if missing:
+            raise ValueError(f"score row {index} lacks {missing}; found keys {sorted(row)}.")
+    summary = _scores_of(rows)
+    per_group: dict[str, dict[str, Any]] = {}
+    for field in group_fields:
+        groups: dict[str, list[Mapping[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(str(row[field]), []).append(row)
+        per_group[field] = {value: _scores_of(groups[value]) for value in sorted(groups, key=natural_key)}
+    summary["per_group"] = per_group
+    return summary
+
+
+def _grey_background(image: np.ndarray, shape: tuple[int, ...], brightness: float) -> np.ndarray:
+    """The image as grey, min-max scaled to [0, ``brightness``] x 255, as float (H, W)."""
+    array = np.asarray(image, dtype=np.float64)
+    if array.ndim == 3:
+        array = array[..., :3].mean(axis=-1)  # colour (or RGBA without its alpha) to grey
+    if array.shape != shape:
+        raise ValueError(f"image must be (H, W) or (H, W, C) with (H, W) = {shape}, found {np.shape(image)}.")
+    finite = np.isfinite(array)
+    low, high = (array[finite].min(), array[finite].max()) if finite.any() else (0.0, 0.0)
+    scaled = (np.where(finite, array, low) - low) / (high - low) if high > low else np.zeros(shape)
+    return scaled * brightness * 255.0
+
+
+def overlay_errors(image: np.ndarray, pred: np.ndarray, label: np.ndarray, brightness: float = 0.5) -> np.ndarray:
+    """Error overlay in the style of the metadata-SE paper's Fig. S1.
+
+    True positives are white, false positives magenta, false negatives green (:data:`TRUE_POSITIVE_COLOUR`,
+    :data:`FALSE_POSITIVE_COLOUR`, :data:`FALSE_NEGATIVE_COLOUR`); every other pixel shows the image as grey,
+    min-max scaled and dimmed to ``brightness`` so that the colours stand out.
+
+    Args:
+        image: (H, W) grey or (H, W, C) colour image, any numeric dtype.
+        pred: (H, W) binary prediction.
+        label: (H, W) binary ground truth.
+        brightness: brightest grey of the background, as a fraction of white.
+
+    Returns:
+        (H, W, 3) uint8 RGB array.
+    """
+    p, g = _as_bool_array(pred, "pred"), _as_bool_array(label, "label")
+    if p.ndim != 2 or p.shape != g.shape:
+        raise ValueError(f"pred and label must be (H, W) masks of one shape, found {p.shape} and {g.shape}.")
+    grey = np.clip(np.round(_grey_background(image, p.shape, brightness)), 0, 255).astype(np.uint8)
+    overlay = np.repeat(grey[..., None], 3, axis=-1)
+    overlay[p & g] = TRUE_POSITIVE_COLOUR
+    overlay[p & ~g] = FALSE_POSITIVE_COLOUR
+    overlay[~p & g] = FALSE_NEGATIVE_COLOUR
+    return overlay

@@ -1,0 +1,318 @@
+"""Pixel scores, the paired Wilcoxon test, score summaries, error overlays and the evaluation report writer."""
+
+from __future__ import annotations
+
+import csv
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from monai.data import DataLoader, Dataset, MetaTensor
+from monai.engines import SupervisedEvaluator
+from monai.transforms import AsDiscreted
+from PIL import Image
+
+from metaseg_monai.metrics import (
+    FALSE_NEGATIVE_COLOUR,
+    FALSE_POSITIVE_COLOUR,
+    TRUE_POSITIVE_COLOUR,
+    SegmentationReportWriter,
+    confusion_counts,
+    f1_dice_from_counts,
+    overlay_errors,
+    paired_wilcoxon,
+    summarize_scores,
+)
+
+# ---------------------------------------------------------------- counts and F1/Dice
+
+
+def test_confusion_counts_hand_made_masks():
+    pred = np.array([[1, 1, 0], [0, 1, 0]])
+    label = np.array([[1, 0, 0], [1, 1, 0]])
+    assert confusion_counts(pred, label) == (2, 1, 1, 2)
+    # torch bool tensors of another shape give the same numbers
+    assert confusion_counts(torch.tensor(pred, dtype=torch.bool)[None], torch.tensor(label)[None]) == (2, 1, 1, 2)
+    assert f1_dice_from_counts(2, 1, 1) == pytest.approx(4 / 6)
+
+
+def test_f1_dice_edge_cases():
+    empty = np.zeros((4, 4), dtype=bool)
+    counts = confusion_counts(empty, empty)
+    assert counts == (0, 0, 0, 16)
+    assert f1_dice_from_counts(*counts[:3]) == 1.0  # both empty: defined as perfect
+    full = np.ones((4, 4), dtype=bool)
+    assert f1_dice_from_counts(*confusion_counts(empty, full)[:3]) == 0.0  # nothing found
+    assert f1_dice_from_counts(*confusion_counts(full, empty)[:3]) == 0.0  # only false positives
+    assert f1_dice_from_counts(*confusion_counts(full, full)[:3]) == 1.0
+
+
+def test_confusion_counts_errors():
+    with pytest.raises(ValueError, match=r"same shape.*\(2, 2\).*\(2, 3\)"):
+        confusion_counts(np.zeros((2, 2)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"label must be a binary mask.*\[0, 2\]"):
+        confusion_counts(np.zeros((2, 2)), np.array([[0, 2], [0, 0]]))
+    with pytest.raises(ValueError, match="non-negative"):
+        f1_dice_from_counts(1, -1, 0)
+
+
+# ---------------------------------------------------------------- Wilcoxon
+
+
+def test_paired_wilcoxon_clear_difference_and_identical():
+    baseline = [0.50, 0.52, 0.55, 0.48, 0.60, 0.51, 0.53, 0.49, 0.57, 0.54]
+    candidate = [b + 0.1 + 0.01 * i for i, b in enumerate(baseline)]
+    result = paired_wilcoxon(baseline, candidate)
+    assert result["n"] == 10
+    assert result["p_value"] < 0.01  # every difference positive: exact two-sided p = 2 / 2**10
+    assert result["p_value"] == pytest.approx(2 / 2**10)
+    assert result["median_difference"] == pytest.approx(0.1 + 0.045)
+    # the test is symmetric in direction: the median difference changes sign, p does not
+    reverse = paired_wilcoxon(candidate, baseline)
+    assert reverse["p_value"] == pytest.approx(result["p_value"])
+    assert reverse["median_difference"] == pytest.approx(-result["median_difference"])
+
+    same = paired_wilcoxon(baseline, list(baseline))
+    assert same == {"statistic": 0.0, "p_value": 1.0, "n": 10, "median_difference": 0.0}
+
+    mixed = paired_wilcoxon(baseline, [b + (0.01 if i % 2 else -0.01) for i, b in enumerate(baseline)])
+    assert mixed["p_value"] > 0.5
+
+
+def test_paired_wilcoxon_errors():
+    with pytest.raises(ValueError, match="10 baseline and 9 candidate"):
+        paired_wilcoxon([0.5] * 10, [0.5] * 9)
+    with pytest.raises(ValueError, match="at least 6 pairs, found 5"):
+        paired_wilcoxon([0.1, 0.2, 0.3, 0.4, 0.5], [0.2, 0.3, 0.4, 0.5, 0.6])
+    with pytest.raises(ValueError, match="finite"):
+        paired_wilcoxon([0.1] * 6, [0.1] * 5 + [float("nan")])
+
+
+# ---------------------------------------------------------------- summaries
+
+
+def test_summarize_scores_pooled_differs_from_mean():
+    rows = [
+        # a large object found well, a small one missed: pooled F1 is high, mean F1 is low
+        {"f1": f1_dice_from_counts(90, 10, 0), "tp": 90, "fp": 10, "fn": 0, "cell_line": "A", "size": 2},
+        {"f1": f1_dice_from_counts(0, 0, 10), "tp": 0, "fp": 0, "fn": 10, "cell_line": "B", "size": 10},
+        {"f1": f1_dice_from_counts(5, 5, 0), "tp": 5, "fp": 5, "fn": 0, "cell_line": "B", "size": 2},
+    ]
+    summary = summarize_scores(rows, ["cell_line", "size"])
+    assert summary["n"] == 3
+    assert summary["mean_f1"] == pytest.approx((180 / 190 + 0 + 10 / 15) / 3)
+    assert summary["pooled_f1"] == pytest.approx(2 * 95 / (2 * 95 + 15 + 10))
+    assert summary["pooled_f1"] > summary["mean_f1"] + 0.2
+    group_b = summary["per_group"]["cell_line"]["B"]
+    assert group_b == {"n": 2, "mean_f1": pytest.approx(10 / 15 / 2), "pooled_f1": pytest.approx(10 / 25)}
+    assert summary["per_group"]["cell_line"]["A"]["n"] == 1
+    assert list(summary["per_group"]["size"]) == ["2", "10"]  # str keys, natural order
+    json.dumps(summary)  # JSON-ready as it is
+
+
+def test_summarize_scores_errors():
+    with pytest.raises(ValueError, match="no rows"):
+        summarize_scores([], ["cell_line"])
+    with pytest.raises(ValueError, match=r"row 0 lacks \['cell_line'\]"):
+        summarize_scores([{"f1": 1.0, "tp": 1, "fp": 0, "fn": 0}], ["cell_line"])
+
+
+# ---------------------------------------------------------------- overlays
+
+
+def test_overlay_errors_colours():
+    image = np.linspace(0, 1000, 16, dtype=np.float32).reshape(4, 4)
+    pred = np.zeros((4, 4), dtype=bool)
+    label = np.zeros((4, 4), dtype=bool)
+    pred[0, 0] = label[0, 0] = True  # TP
+    pred[1, 1] = True  # FP
+    label[2, 2] = True  # FN
+    overlay = overlay_errors(image, pred, label)
+    assert overlay.shape == (4, 4, 3) and overlay.dtype == np.uint8
+    assert tuple(overlay[0, 0]) == TRUE_POSITIVE_COLOUR == (255, 255, 255)
+    assert tuple(overlay[1, 1]) == FALSE_POSITIVE_COLOUR
+    assert tuple(overlay[2, 2]) == FALSE_NEGATIVE_COLOUR
+    assert FALSE_POSITIVE_COLOUR != FALSE_NEGATIVE_COLOUR
+    background = ~(pred | label)
+    grey = overlay[background]
+    assert (grey[:, 0] == grey[:, 1]).all() and (grey[:, 1] == grey[:, 2]).all()  # grey
+    assert grey.max() == 128 and grey.min() == 8  # dimmed to half: the brightest pixel is image[3, 3]
+    # a colour image gives the same layout; its grey is the channel mean
+    rgb = overlay_errors(np.stack([image, image, image], axis=-1), pred, label)
+    np.testing.assert_array_equal(rgb, overlay)
+    with pytest.raises(ValueError, match=r"\(H, W\) = \(4, 4\), found \(5, 5\)"):
+        overlay_errors(np.zeros((5, 5)), pred, label)
+
+
+# ---------------------------------------------------------------- the report writer
+
+CELL_LINES = ["A", "B", "A", "B", "C", "A"]
+
+
+class ThresholdNet(torch.nn.Module):
+    """A fixed 'network': the image thresholded at 0.5, as one binary channel."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x > 0.5).float()
+
+
+def _samples() -> list[dict]:
+    rng = np.random.default_rng(0)
+    samples = []
+    for i in range(6):
+        label = np.zeros((1, 16, 16), dtype=np.float32)
+        if i != 5:  # the last image has no object, and the network finds none: F1 = 1
+            label[0, 3 : 8 + i, 4:12] = 1
+        image = label * 0.8 + 0.1
+        # images 1-4: i false-positive and i false-negative pixels (fewer where a flip hits its own kind)
+        flips = rng.choice(16 * 16, size=2 * i if i != 5 else 0, replace=False)
+        for k, flat in enumerate(flips):
+            r, c = divmod(int(flat), 16)
+            image[0, r, c] = 0.2 if k % 2 else 0.9
+        samples.append(
+            {
+                "image": MetaTensor(torch.from_numpy(image), meta={"filename_or_obj": f"/data/cells/img_{i}.png"}),
+                "label": torch.from_numpy(label),
+                "cell_line": CELL_LINES[i],
+                "size": i % 2,
+            }
+        )
+    return samples
+
+
+def _evaluator(samples: list[dict], decollate: bool = True) -> SupervisedEvaluator:
+    return SupervisedEvaluator(
+        device=torch.device("cpu"),
+        val_data_loader=DataLoader(Dataset(samples), batch_size=4),
+        network=ThresholdNet(),
+        postprocessing=AsDiscreted(keys="pred", threshold=0.5) if decollate else None,
+        decollate=decollate,
+    )
+
+
+def _read_csv(path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _expected_counts(sample: dict) -> tuple[int, int, int, int]:
+    return confusion_counts(sample["image"].numpy() > 0.5, sample["label"].numpy())
+
+
+@pytest.mark.parametrize("decollate", [True, False])
+def test_report_writer_end_to_end(tmp_path, decollate):
+    samples = _samples()
+    out = tmp_path / "eval"
+    evaluator = _evaluator(samples, decollate)
+    writer = SegmentationReportWriter(out, metadata_fields=["cell_line", "size"], num_overlays=4)
+    writer.attach(evaluator)
+    evaluator.run()
+
+    rows = _read_csv(out / "metrics.csv")
+    assert list(rows[0]) == ["image", "cell_line", "size", "f1", "dice", "tp", "fp", "fn"]
+    assert [r["image"] for r in rows] == [f"/data/cells/img_{i}.png" for i in range(6)]
+    assert [r["cell_line"] for r in rows] == CELL_LINES
+    assert [r["size"] for r in rows] == ["0", "1", "0", "1", "0", "1"]  # collated tensors unwrapped to ints
+    for row, sample in zip(rows, samples, strict=True):
+        tp, fp, fn, _ = _expected_counts(sample)
+        assert (int(row["tp"]), int(row["fp"]), int(row["fn"])) == (tp, fp, fn)
+        assert float(row["f1"]) == pytest.approx(f1_dice_from_counts(tp, fp, fn))
+        assert row["dice"] == row["f1"]
+    assert float(rows[0]["f1"]) == 1.0 and float(rows[5]["f1"]) == 1.0  # perfect; both empty
+    assert all(float(r["f1"]) < 1.0 for r in rows[1:5])
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n"] == 6
+    assert summary["mean_f1"] == pytest.approx(np.mean([float(r["f1"]) for r in rows]))
+    assert set(summary["per_group"]) == {"cell_line", "size"}
+    assert {k: v["n"] for k, v in summary["per_group"]["cell_line"].items()} == {"A": 3, "B": 2, "C": 1}
+    assert {k: v["n"] for k, v in summary["per_group"]["size"].items()} == {"0": 3, "1": 3}
+    a_rows = [r for r in rows if r["cell_line"] == "A"]
+    sums = [sum(int(r[k]) for r in a_rows) for k in ("tp", "fp", "fn")]
+    assert summary["per_group"]["cell_line"]["A"]["pooled_f1"] == pytest.approx(f1_dice_from_counts(*sums))
+
+    overlays = sorted(p.name for p in (out / "overlays").iterdir())
+    assert overlays == [f"{i:04d}_img_{i}.png" for i in range(4)]
+    picture = np.asarray(Image.open(out / "overlays" / "0003_img_3.png"))
+    assert picture.shape == (16, 16, 3) and picture.dtype == np.uint8
+    pred, label = samples[3]["image"].numpy()[0] > 0.5, samples[3]["label"].numpy()[0] > 0
+    assert (picture[pred & ~label] == FALSE_POSITIVE_COLOUR).all()
+    assert (picture[~pred & label] == FALSE_NEGATIVE_COLOUR).all()
+    assert (picture[pred & label] == TRUE_POSITIVE_COLOUR).all()
+    assert writer.rows[2]["cell_line"] == "A"
+
+
+def test_report_writer_refuses_then_overwrites_without_mixing(tmp_path):
+    samples = _samples()
+    out = tmp_path / "eval"
+    evaluator = _evaluator(samples)
+    SegmentationReportWriter(out, metadata_fields=["cell_line"], num_overlays=4).attach(evaluator)
+    evaluator.run()
+    before = (out / "metrics.csv").read_text()
+
+    again = _evaluator(samples)
+    SegmentationReportWriter(out, metadata_fields=["cell_line"]).attach(again)
+    with pytest.raises(FileExistsError, match=r"metrics\.csv' exists.*overwrite=True"):
+        again.run()
+    assert (out / "metrics.csv").read_text() == before  # untouched
+
+    replace = _evaluator(samples)
+    writer = SegmentationReportWriter(out, metadata_fields=["cell_line"], num_overlays=2, overwrite=True)
+    writer.attach(replace)
+    replace.run()
+    replace.run()  # the same evaluator twice: rows are reset at STARTED
+    rows = _read_csv(out / "metrics.csv")
+    assert len(rows) == 6 and len(writer.rows) == 6
+    assert json.loads((out / "summary.json").read_text())["n"] == 6
+    assert sorted(p.name for p in (out / "overlays").iterdir()) == ["0000_img_0.png", "0001_img_1.png"]
+    assert not [p for p in out.rglob(".*")]  # no temporary files left behind
+
+
+def _state(pred, label, **batch) -> SimpleNamespace:
+    return SimpleNamespace(state=SimpleNamespace(output=[{"pred": pred, "label": label}], batch=[batch]))
+
+
+def test_report_writer_foreground_selection_and_metadata_values(tmp_path):
+    label_map = torch.zeros(1, 4, 4, dtype=torch.long)
+    label_map[0, 0, :2] = 2  # two tumour pixels
+    label_map[0, 1, :] = 1
+    one_hot = torch.zeros(3, 4, 4)
+    one_hot[2, 0, 0] = 1  # one tumour pixel found
+    one_hot[2, 3, 3] = 1  # one false tumour pixel
+    writer = SegmentationReportWriter(
+        tmp_path, metadata_fields=["size", "style"], num_overlays=0, foreground_channel=2, label_index=2
+    )
+    writer.reset()
+    writer.record(_state(one_hot, label_map, size=torch.tensor(7), style=["fine"]))
+    writer.record(_state(one_hot, label_map, size=np.float32(0.5), style="coarse"))
+    first, second = writer.rows
+    assert (first["tp"], first["fp"], first["fn"]) == (1, 1, 1)
+    assert first["image"] == "image_0000" and second["image"] == "image_0001"
+    assert (first["size"], first["style"], second["size"], second["style"]) == (7, "fine", 0.5, "coarse")
+
+    binary = SegmentationReportWriter(tmp_path, num_overlays=0)
+    with pytest.raises(ValueError, match=r"'label' of 'image_0000' must be binary.*pass label_index"):
+        binary.record(_state(one_hot, label_map))
+    with pytest.raises(ValueError, match=r"channel-first.*\(4, 4\)"):
+        binary.record(_state(one_hot[0], label_map[0]))
+    with pytest.raises(KeyError, match="metadata field 'style'"):
+        writer.record(_state(one_hot, label_map, size=1))
+    with pytest.raises(ValueError, match="clash"):
+        SegmentationReportWriter(tmp_path, metadata_fields=["f1"])
+
+
+def test_report_writer_volume_overlay_shows_busiest_slice(tmp_path):
+    label = torch.zeros(1, 8, 8, 3)
+    label[0, 2:6, 2:6, 1] = 1  # the object lies in slice 1 of the last axis
+    pred = label.clone()
+    pred[0, 0, 0, 1] = 1  # one false positive there
+    image = MetaTensor(torch.rand(1, 8, 8, 3), meta={"filename_or_obj": "/ct/case_00007.nii.gz"})
+    writer = SegmentationReportWriter(tmp_path, num_overlays=1)
+    writer.reset()
+    writer.record(SimpleNamespace(state=SimpleNamespace(output=[{"pred": pred, "label": label, "image": image}])))
+    writer.write()
+    assert _read_csv(tmp_path / "metrics.csv")[0]["image"] == "/ct/case_00007.nii.gz"
+    picture = np.asarray(Image.open(tmp_path / "overlays" / "0000_case_00007.png"))
+    assert tuple(picture[0, 0]) == FALSE_POSITIVE_COLOUR and tuple(picture[3, 3]) == TRUE_POSITIVE_COLOUR
