@@ -1,0 +1,62 @@
+"""Checks run before training starts, so that a wrong override fails at once with a message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+__all__ = ["check_choice", "check_metadata_width"]
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices``, else raise a ValueError listing them.
+
+    For overrides such as ``conditioning`` (``metaseg_monai.networks.CONDITIONINGS``) or ``metadata_mode``;
+    usable inline in a bundle config: ``"$metaseg_monai.engines.check_choice('conditioning', @conditioning,
+    metaseg_monai.networks.CONDITIONINGS)"``.
+    """
+    valid = list(choices)
+    if value not in valid:
+        raise ValueError(f"{name} must be one of {valid}, got {value!r}.")
+    return value
+
+
+def check_metadata_width(network: torch.nn.Module, metadata_dim: int, where: str = "") -> torch.nn.Module:
+    """Check that ``network`` expects metadata vectors of width ``metadata_dim`` (the encoder's
+    ``spec.num_features``, i.e. what ``EncodeMetadatad`` will feed it); return the network.
+
+    The width is read from the network's ``metadata_dim`` attribute (``MetaUNet``, ``MultiHeadUNet``), looking
+    through ``.module`` wrappers (``DataParallel``/``DistributedDataParallel``). A network whose conditioning
+    ignores metadata and that was built with ``metadata_dim=0`` passes for any width (it never reads the vector).
+
+    Args:
+        network: the network to train or evaluate.
+        metadata_dim: width of the encoded metadata vector, e.g. ``EncodeMetadatad(...).spec.num_features``.
+        where: where the mismatch comes from (e.g. ``"configs/train.json"``), added to the message.
+
+    Raises:
+        ValueError: the widths differ; names both and how to fix it.
+        TypeError: the network declares no ``metadata_dim``.
+    """
+    if isinstance(metadata_dim, bool) or not isinstance(metadata_dim, int) or metadata_dim < 0:
+        raise ValueError(f"metadata_dim must be a non-negative integer, got {metadata_dim!r}.")
+    net = network
+    while not hasattr(net, "metadata_dim") and isinstance(getattr(net, "module", None), torch.nn.Module):
+        net = net.module
+    declared = getattr(net, "metadata_dim", None)
+    if declared is None:
+        raise TypeError(
+            f"{type(network).__name__} declares no `metadata_dim`, so its metadata width cannot be checked; "
+            "use MetaUNet/MultiHeadUNet or give the network a `metadata_dim` attribute."
+        )
+    if declared == metadata_dim or (declared == 0 and not getattr(net, "requires_metadata", True)):
+        return network
+    suffix = f" ({where})" if where else ""
+    raise ValueError(
+        f"The network expects metadata vectors of width {declared} (metadata_dim={declared}) but the metadata "
+        f"encoder produces width {metadata_dim} (its spec's num_features){suffix}. Build the network with "
+        f"metadata_dim={metadata_dim} (e.g. set it from the spec's num_features), or change the metadata fields/"
+        "categories back to match the network."
+    )
