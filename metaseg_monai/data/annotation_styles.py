@@ -25,7 +25,6 @@ import numpy as np
 
 from metaseg_monai.data.io import (
     atomic_path,
-    prepare_output_dir,
     read_image,
     write_delimited,
     write_image,
@@ -92,7 +91,7 @@ def write_styled_copy(
     columns = [c for c in items[0] if c not in (*REQUIRED_COLUMNS, "row")]
     if "annotation_style" in columns:
         raise ValueError(f"'{src / 'metadata.csv'}' already has an 'annotation_style' column; restyle the original.")
-    root = prepare_output_dir(dst)
+    root = Path(dst)
 
     styles = (ACCURATE, *tolerances)
     chosen = [i for i, item in enumerate(items) if item["split"] == split]

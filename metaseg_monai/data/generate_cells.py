@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from metaseg_monai.data.io import prepare_output_dir, write_image, writes_dataset
+from metaseg_monai.data.io import write_image, writes_dataset
 from metaseg_monai.data.phantoms import smooth_noise, wavy_ellipse_mask
 
 __all__ = ["draw_nucleus", "generate_ctc", "generate_dsb"]
@@ -129,7 +129,7 @@ def generate_ctc(
     bad = [f for f in gold_frames if not 0 <= f < num_frames]
     if bad:
         raise ValueError(f"gold_frames {bad} are outside the sequence's frames 0..{num_frames - 1}.")
-    root = prepare_output_dir(out_dir)
+    root = Path(out_dir)
     rng = np.random.default_rng(seed)
     digits = 3 if num_frames <= 1000 else 4
     radius = max(3.0, 0.045 * min(height, width))
@@ -248,7 +248,7 @@ def generate_dsb(
     low, high = (int(s) for s in size_range)
     if num_images < 1 or low < 32 or high < low:
         raise ValueError(f"need num_images >= 1 and 32 <= min <= max size, got {num_images} and {size_range}.")
-    root = prepare_output_dir(out_dir)
+    root = Path(out_dir)
     rng = np.random.default_rng(seed)
     for index in range(num_images):
         height, width = (int(s) for s in rng.integers(low, high + 1, size=2))

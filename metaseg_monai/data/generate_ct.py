@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaseg_monai.data.io import atomic_path, prepare_output_dir, write_json, write_nifti, writes_dataset
+from metaseg_monai.data.io import atomic_path, write_json, write_nifti, writes_dataset
 from metaseg_monai.data.phantoms import ellipsoid_mask
 
 __all__ = ["generate_kits19", "generate_kits21", "generate_msd_liver", "generate_msd_spleen"]
@@ -201,7 +201,7 @@ def _generate_kits(
     version: str,
 ) -> Path:
     _check_sizes(num_cases, shape, spacing)
-    root = prepare_output_dir(out_dir)
+    root = Path(out_dir)
     rng = np.random.default_rng(seed)
     label_file = "aggregated_MAJ_seg.nii.gz" if version == "kits21" else "segmentation.nii.gz"
     affine = _kits_affine(spacing)
@@ -292,7 +292,7 @@ def _generate_msd(
     if num_test < 0:
         raise ValueError(f"num_test must be >= 0, got {num_test}.")
     task = _MSD_TASKS[organ]
-    root = prepare_output_dir(out_dir) / task["task"]
+    root = Path(out_dir) / task["task"]
     rng = np.random.default_rng(seed)
     sx, sy, sz = (float(s) for s in spacing)
     affine = np.diag([-sx, -sy, sz, 1.0])

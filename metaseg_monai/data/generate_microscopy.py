@@ -29,7 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 from metaseg_monai.data.annotation_styles import ANNOTATION_TOLERANCES, write_styled_copy
-from metaseg_monai.data.io import prepare_output_dir, write_delimited, write_image, writes_dataset
+from metaseg_monai.data.io import write_delimited, write_image, writes_dataset
 from metaseg_monai.data.phantoms import smooth_noise, wavy_ellipse_mask
 
 __all__ = [
@@ -163,7 +163,7 @@ def _generate(
     if images_per_line < 1 or size < 32:
         raise ValueError(f"need images_per_line >= 1 and size >= 32, found {images_per_line} and {size}.")
     _split_of(0, images_per_line, splits)  # check the fractions before anything is written
-    root = prepare_output_dir(out_dir)
+    root = Path(out_dir)
     rows = []
     for li, line in enumerate(CELL_LINES):
         # a seeded generator per image: an image does not depend on how many others are made
@@ -236,7 +236,6 @@ def generate_annotation_styles(
     Generates :func:`generate_cell_lines` into a temporary folder and styles it into ``out_dir`` with
     :func:`~metaseg_monai.data.annotation_styles.write_styled_copy` (val and test stay accurate).
     """
-    prepare_output_dir(out_dir)
     with tempfile.TemporaryDirectory(prefix="metaseg_cell_lines_") as tmp:
         src = generate_cell_lines(Path(tmp) / "cell_lines", seed, images_per_line, size)
         return write_styled_copy(src, out_dir, tolerances, seed)

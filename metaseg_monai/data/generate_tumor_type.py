@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from metaseg_monai.data.io import prepare_output_dir, write_delimited, write_json, write_nifti, writes_dataset
+from metaseg_monai.data.io import write_delimited, write_json, write_nifti, writes_dataset
 from metaseg_monai.data.phantoms import ellipsoid_distance, smooth_noise
 
 __all__ = ["TUMOR_TYPES", "generate_tumor_type"]
@@ -77,7 +77,7 @@ def generate_tumor_type(
         raise ValueError(f"need subjects_per_type >= 1 and a 3D shape, sides >= 16; got {subjects_per_type}, {shape}.")
     if not contrasts or len(set(contrasts)) < len(contrasts):
         raise ValueError(f"contrasts must be unique names such as ('T2w',), got {tuple(contrasts)}.")
-    root = prepare_output_dir(out_dir)
+    root = Path(out_dir)
     rng = np.random.default_rng(seed)
     types = [t for t in TUMOR_TYPES for _ in range(subjects_per_type)]
     types = [types[i] for i in rng.permutation(len(types))]

@@ -31,7 +31,6 @@ __all__ = [
     "natural_key",
     "nifti_shape",
     "nifti_stem",
-    "prepare_output_dir",
     "read_delimited",
     "read_image",
     "read_json",
@@ -285,7 +284,9 @@ def writes_dataset(out_arg: str = "out_dir") -> Callable[[Callable[..., Path]], 
         def wrapper(*args: Any, **kwargs: Any) -> Path:
             bound = signature.bind(*args, **kwargs)
             final = Path(bound.arguments[out_arg])
-            _check_output_dir(final)  # refuse a non-empty folder before any work; create nothing yet
+            # refuse a non-empty folder before any work, so no one's data is mixed or replaced; create nothing yet
+            if final.exists() and (not final.is_dir() or any(final.iterdir())):
+                raise FileExistsError(f"output folder '{final}' exists and is not empty; choose a new or empty folder.")
             final.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.partial-"))
             try:
@@ -302,17 +303,3 @@ def writes_dataset(out_arg: str = "out_dir") -> Callable[[Callable[..., Path]], 
         return wrapper
 
     return decorate
-
-
-def prepare_output_dir(path: str | os.PathLike) -> Path:
-    """Create ``path`` for a generator; refuse a non-empty existing folder so no one's data is mixed or replaced."""
-    out = _check_output_dir(path)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def _check_output_dir(path: str | os.PathLike) -> Path:
-    out = Path(path)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"output folder '{out}' exists and is not empty; choose a new or empty folder.")
-    return out
