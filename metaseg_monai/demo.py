@@ -20,6 +20,7 @@ from monai.transforms import Activationsd, AsDiscreted, Compose, EnsureTyped, Ra
 from monai.utils import set_determinism
 
 from metaseg_monai.data.shape_switch import SHAPE_SWITCH_FIELDS, make_shape_switch_samples
+from metaseg_monai.engines import paper_cyclic_lr
 from metaseg_monai.inferers import MetadataInferer
 from metaseg_monai.metrics import f1_dice_from_counts
 from metaseg_monai.networks import CONDITIONINGS, MetaUNet
@@ -81,14 +82,8 @@ def train_shape_switch(
         dev
     )
     optimizer = torch.optim.Adam(network.parameters(), lr=learning_rate[0])
-    steps_per_epoch = len(train_loader)
-    scheduler = torch.optim.lr_scheduler.CyclicLR(
-        optimizer,
-        base_lr=learning_rate[0],
-        max_lr=learning_rate[1],
-        step_size_up=max(1, steps_per_epoch * epochs // 4),
-        cycle_momentum=False,
-    )
+    # two full cycles over so short a run (the paper: 8 over 100 epochs)
+    scheduler = paper_cyclic_lr(optimizer, len(train_loader), epochs, *learning_rate, cycles=2)
     prepare_batch = PrepareBatchExtraInput("metadata")
     evaluator = SupervisedEvaluator(
         device=dev,
