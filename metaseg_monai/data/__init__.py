@@ -8,7 +8,7 @@ from metaseg_monai.data.dsb import LoadDSBInstanceLabeld, dsb_instance_label, lo
 from metaseg_monai.data.kits import KITS19_LABELS, KITS21_LABELS, load_kits19, load_kits21
 from metaseg_monai.data.sample_data import SAMPLE_DATA_KINDS, generate_sample_data
 from metaseg_monai.data.shape_switch import SHAPE_SWITCH_FIELDS, make_shape_switch_samples
-from metaseg_monai.data.table import load_table_dataset
+from metaseg_monai.data.table import load_inference_datalist, load_table_dataset
 
 __all__ = [
     "KITS19_LABELS",
@@ -24,6 +24,7 @@ __all__ = [
     "load_ctc_sequence",
     "load_decathlon",
     "load_dsb2018",
+    "load_inference_datalist",
     "load_kits19",
     "load_kits21",
     "load_table_dataset",

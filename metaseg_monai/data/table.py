@@ -18,12 +18,13 @@ The same image may appear on several rows with different masks and metadata (the
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from metaseg_monai.data.io import check_same_shape, read_delimited, read_image
+from metaseg_monai.data.io import check_same_shape, natural_key, read_delimited, read_image
 
-__all__ = ["REQUIRED_COLUMNS", "SPLITS", "load_table_dataset"]
+__all__ = ["REQUIRED_COLUMNS", "SPLITS", "load_inference_datalist", "load_table_dataset"]
 
 SPLITS = ("train", "val", "test")
 REQUIRED_COLUMNS = ("image", "label", "split")
@@ -43,6 +44,7 @@ def load_table_dataset(
     table: str = "metadata.csv",
     metadata_columns: Sequence[str] | None = None,
     check_files: bool = True,
+    labelled: bool = True,
 ) -> list[dict]:
     """Build a MONAI datalist from a table dataset, in table order.
 
@@ -54,6 +56,8 @@ def load_table_dataset(
             and ``split``.
         check_files: for every returned row, read image and label (:func:`read_image`) and check that their
             spatial shapes agree (an RGB image matches a grey mask). Images shared by several rows are read once.
+        labelled: ``False`` for inference tables: only ``image`` is required; ``label`` and ``split`` are kept when
+            present (``split`` must then be a column), and ``check_files`` only checks that images are readable.
 
     Returns:
         ``[{"image": abs path, "label": abs path, "split": str, <metadata column>: str, ..., "row": int}, ...]``;
@@ -76,7 +80,10 @@ def load_table_dataset(
     duplicates = sorted({h for h in header if header.count(h) > 1})
     if duplicates:
         raise ValueError(f"table '{table_path}' has duplicate column names {duplicates}; names must be unique.")
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    required = REQUIRED_COLUMNS if labelled else ("image",)
+    if not labelled and split is not None and "split" not in header:
+        raise ValueError(f"split {split!r} requested but table '{table_path}' has no 'split' column; found {header}.")
+    missing = [c for c in required if c not in header]
     if missing:
         raise ValueError(f"table '{table_path}' lacks required column(s) {missing}; found columns {header}.")
     if metadata_columns is None:
@@ -97,24 +104,28 @@ def load_table_dataset(
         if len(cells) != len(header):
             raise ValueError(f"{where} has {len(cells)} cells; expected {len(header)} (one per column {header}).")
         values = dict(zip(header, cells, strict=True))
-        for column in REQUIRED_COLUMNS:
+        for column in (c for c in REQUIRED_COLUMNS if c in values):
             if not values[column].strip():
                 raise ValueError(f"{where}: column '{column}' is empty; expected a value.")
-        if values["split"].strip() not in SPLITS:
+        if "split" in values and values["split"].strip() not in SPLITS:
             raise ValueError(
                 f"{where}: column 'split' has unknown value {values['split']!r}; expected one of {SPLITS}."
             )
         if split is not None and values["split"].strip() != split:
             continue
-        item = {key: os.path.abspath(root / values[key].strip()) for key in ("image", "label")}
-        item["split"] = values["split"].strip()
+        item = {key: os.path.abspath(root / values[key].strip()) for key in ("image", "label") if key in values}
+        if "split" in values:
+            item["split"] = values["split"].strip()
         for column in metadata_columns:
             value = values[column].strip()  # " HeLa" and "HeLa" are one category
             if not value:
                 raise ValueError(f"{where}: metadata column '{column}' is empty; expected a value.")
             item[column] = value
         item["row"] = row
-        if check_files:
+        if check_files and not labelled:
+            if item["image"] not in shapes:
+                shapes[item["image"]] = read_image(item["image"], f"{where}, column 'image'").shape
+        elif check_files:
             for key in ("image", "label"):
                 if item[key] not in shapes:
                     shapes[item[key]] = read_image(item[key], f"{where}, column '{key}'").shape
@@ -124,3 +135,44 @@ def load_table_dataset(
                 raise ValueError(f"{where}: {err}") from err
         datalist.append(item)
     return datalist
+
+
+def load_inference_datalist(
+    dataset_dir: str | os.PathLike,
+    metadata: Mapping[str, Any] | None = None,
+    metadata_columns: Sequence[str] | None = None,
+    split: str | None = None,
+    table: str = "metadata.csv",
+    image_suffixes: Sequence[str] = (".png", ".tif", ".tiff"),
+) -> list[dict]:
+    """The datalist of an inference run: images with their metadata, ``[{"image": abs path, <field>: value}, ...]``.
+
+    Two ways to give the metadata:
+
+    - ``metadata=None``: ``dataset_dir/table`` lists the images and their metadata columns (a training table works;
+      labels are optional and ignored), optionally only the rows of ``split``; an image listed on several rows
+      (the task switch) is predicted once per row;
+    - ``metadata={"cell_line": "HeLa"}``: every file in ``dataset_dir`` (not recursive) whose name ends in one of
+      ``image_suffixes`` (case-insensitive), in natural order, with that metadata.
+
+    Raises:
+        FileNotFoundError: no folder, no table (first form) or no image (second form). ValueError: as
+        :func:`load_table_dataset`.
+    """
+    root = Path(dataset_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"input folder '{root}' not found.")
+    if metadata is None:
+        rows = load_table_dataset(
+            root, split=split, table=table, metadata_columns=metadata_columns, check_files=False, labelled=False
+        )
+        keep = ["image", *(metadata_columns or [k for k in rows[0] if k not in ("image", "label", "split", "row")])]
+        return [{k: row[k] for k in keep} for row in rows]
+    if not isinstance(metadata, Mapping):
+        raise ValueError(f"metadata must map field to value, e.g. {{'cell_line': 'HeLa'}}; got {metadata!r}.")
+    suffixes = tuple(s.lower() for s in image_suffixes)
+    images = [p for p in root.iterdir() if p.is_file() and p.name.lower().endswith(suffixes)]
+    images.sort(key=lambda p: natural_key(p.name))
+    if not images:
+        raise FileNotFoundError(f"no image ending in {list(image_suffixes)} found in '{root}'.")
+    return [{"image": str(p.resolve()), **metadata} for p in images]

@@ -1,6 +1,6 @@
 """Training utilities for the bundles: the paper's LR schedule, resume after a kill, pre-flight checks."""
 
-from metaseg_monai.engines.preflight import check_choice, check_metadata_width
+from metaseg_monai.engines.preflight import check_choice, check_metadata_width, check_output_dir
 from metaseg_monai.engines.resume import (
     DEFAULT_CHECKPOINT_PATTERN,
     AtomicCheckpointSaver,
@@ -17,6 +17,7 @@ __all__ = [
     "ResumeFromLatestCheckpoint",
     "check_choice",
     "check_metadata_width",
+    "check_output_dir",
     "find_latest_checkpoint",
     "paper_cyclic_lr",
     "resumable_checkpoint_handlers",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["check_choice", "check_metadata_width"]
+__all__ = ["check_choice", "check_metadata_width", "check_output_dir"]
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
@@ -60,3 +62,18 @@ def check_metadata_width(network: torch.nn.Module, metadata_dim: int, where: str
         f"metadata_dim={metadata_dim} (e.g. set it from the spec's num_features), or change the metadata fields/"
         "categories back to match the network."
     )
+
+
+def check_output_dir(output_dir: str | os.PathLike, input_dir: str | os.PathLike, name: str = "output_dir") -> str:
+    """Return ``output_dir`` if writing there cannot touch ``input_dir``, else raise a ValueError.
+
+    Refuses an output folder that is the input folder or lies inside it (a run writes masks, logs and checkpoints
+    there; users' data is never written into). Both paths are resolved (symlinks, ``..``) before comparing.
+    """
+    out, inp = Path(output_dir).resolve(), Path(input_dir).resolve()
+    if out == inp or inp in out.parents:
+        raise ValueError(
+            f"{name} '{output_dir}' is, or lies inside, the input folder '{input_dir}'; choose a folder outside it so "
+            "that no input file can be overwritten."
+        )
+    return str(output_dir)

@@ -1,11 +1,15 @@
 """Transforms for metadata-conditioned segmentation."""
 
 from metaseg_monai.transforms.metadata import (
+    ENCODE_MODES,
+    SWAPPED_FIELD_KEY,
+    SWAPPED_KEY,
     CategoricalField,
     ContinuousField,
     EncodeMetadatad,
     MetadataSpec,
     sample_id_of,
+    swap_metadata,
 )
 from metaseg_monai.transforms.polygon import PolygonizeMaskd, count_polygon_vertices, polygonize_mask
 from metaseg_monai.transforms.slices import (
@@ -18,6 +22,9 @@ from metaseg_monai.transforms.slices import (
 )
 
 __all__ = [
+    "ENCODE_MODES",
+    "SWAPPED_FIELD_KEY",
+    "SWAPPED_KEY",
     "CategoricalField",
     "ContinuousField",
     "EncodeMetadatad",
@@ -30,6 +37,7 @@ __all__ = [
     "sample_id_of",
     "slices_containing",
     "stack_slices",
+    "swap_metadata",
     "take_slices",
     "volume_slices_datalist",
 ]

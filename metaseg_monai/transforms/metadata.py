@@ -17,9 +17,23 @@ from monai.data import MetaTensor
 from monai.transforms import MapTransform
 from monai.utils import TransformBackends
 
-__all__ = ["CategoricalField", "ContinuousField", "EncodeMetadatad", "MetadataSpec", "sample_id_of"]
+__all__ = [
+    "ENCODE_MODES",
+    "SWAPPED_FIELD_KEY",
+    "SWAPPED_KEY",
+    "CategoricalField",
+    "ContinuousField",
+    "EncodeMetadatad",
+    "MetadataSpec",
+    "sample_id_of",
+    "swap_metadata",
+]
 
-ENCODE_MODES = ("true", "dummy")
+ENCODE_MODES = ("true", "dummy", "swap")
+# swap_metadata marks its samples with the swapped field's name and true value (flat strings, so that they collate
+# and go into a metrics table as they are); EncodeMetadatad(mode="swap") requires the mark
+SWAPPED_KEY = "swapped_from"
+SWAPPED_FIELD_KEY = "swapped_field"
 
 
 def _at(sample_id: str, name: str) -> str:
@@ -250,7 +264,9 @@ class EncodeMetadatad(MapTransform):
         spec: a :class:`MetadataSpec`, a list of fields / field dicts, or ``{"fields": [...]}`` (bundle JSON).
         output_key: key under which the vector is stored; must not be a field name.
         mode: ``"true"`` encodes the fields; ``"dummy"`` writes zeros of the same width without reading any field
-            (the "dummy metadata" ablation arm).
+            (the "dummy metadata" ablation arm); ``"swap"`` encodes like ``"true"`` but only samples made by
+            :func:`swap_metadata` (they carry :data:`SWAPPED_KEY`), so that a datalist that was not swapped fails
+            instead of being evaluated with its true metadata.
         id_key: data key used to name the sample in error messages (a path or a MetaTensor with ``filename_or_obj``).
     """
 
@@ -277,6 +293,57 @@ class EncodeMetadatad(MapTransform):
         if self.mode == "dummy":
             vector = np.zeros(self.spec.num_features, dtype=np.float32)
         else:
+            if self.mode == "swap" and SWAPPED_KEY not in d:
+                raise ValueError(
+                    f"{sample_id_of(d, self.id_key)}: metadata_mode 'swap' expects samples made by swap_metadata "
+                    f"(with a {SWAPPED_KEY!r} entry), found keys {sorted(map(str, d))}; swap the datalist first."
+                )
             vector = self.spec.encode(d, sample_id_of(d, self.id_key))
         d[self.output_key] = torch.as_tensor(vector, dtype=torch.float32)
         return d
+
+
+def swap_metadata(
+    datalist: Sequence[Mapping[Hashable, Any]],
+    spec: MetadataSpec | Sequence[Any] | Mapping[str, Any],
+    fields: Sequence[str] | None = None,
+) -> list[dict]:
+    """Every sample once with each *other* category of each swapped field: the paper's swapped-metadata test.
+
+    For a sample ``{"image": a, "mask_type": "nuclei"}`` and a field with categories ``nuclei``/``anomaly`` this
+    gives ``[{"image": a, "mask_type": "anomaly", "swapped_field": "mask_type", "swapped_from": "nuclei"}]``: the
+    label stays the true one, so a network that follows its metadata scores near zero. With several fields, one
+    field is swapped at a time (the others keep their true values). Samples come out in datalist order, then field,
+    then category order.
+
+    Args:
+        datalist: the evaluation datalist (dicts holding each field's value).
+        spec: the metadata spec (or its JSON form); only categorical fields can be swapped.
+        fields: the fields to swap; ``None`` swaps every field of ``spec`` (all must be categorical).
+
+    Raises:
+        ValueError: a field is not in ``spec`` or is continuous, a sample lacks it or holds an unknown category.
+    """
+    spec = MetadataSpec.from_config(spec)
+    by_name = {f.name: f for f in spec.fields}
+    names = list(by_name) if fields is None else list(fields)
+    for name in names:
+        if name not in by_name:
+            raise ValueError(f"swap_metadata: field {name!r} is not in the metadata spec; fields: {list(by_name)}.")
+        if not isinstance(by_name[name], CategoricalField):
+            raise ValueError(
+                f"swap_metadata: field {name!r} is continuous; only categorical fields can be swapped (sweep a "
+                "continuous field over values instead)."
+            )
+    swapped = []
+    for item in datalist:
+        for name in names:
+            field = by_name[name]
+            if name not in item:
+                raise ValueError(f"{_at(sample_id_of(item), name)} is missing; keys present: {sorted(map(str, item))}")
+            true_value = item[name]
+            field.encode(true_value, sample_id_of(item))  # an unknown category fails here, naming the sample
+            for category in field.categories:
+                if str(category) != str(true_value):
+                    swapped.append({**item, name: category, SWAPPED_FIELD_KEY: name, SWAPPED_KEY: str(true_value)})
+    return swapped

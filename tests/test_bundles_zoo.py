@@ -1,0 +1,112 @@
+"""Model Zoo checks that every bundle under bundles/ must pass: files, metadata schemas, config consistency."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from bundle_support import BUNDLE_NAMES, BUNDLES, IGNORE_DEPRECATED_PACKAGES, SCHEMA_MD5, SCHEMAS
+from monai.bundle import ConfigParser, verify_metadata
+
+pytestmark = IGNORE_DEPRECATED_PACKAGES
+
+REQUIRED_FILES = (
+    "LICENSE",
+    "docs/README.md",
+    "configs/metadata.json",
+    "configs/train.json",
+    "configs/evaluate.json",
+    "configs/inference.json",
+    "configs/multi_gpu_train.json",
+    "configs/logging.conf",
+)
+# every bundle accepts these as overrides (the comparison runner relies on them)
+COMMON_IDS = ("dataset_dir", "output_dir", "epochs", "conditioning", "metadata_mode", "seed", "device")
+
+
+def test_the_four_paper_bundles_exist():
+    expected = {
+        "annotation_styles_nuclei_segmentation",
+        "cell_lines_nuclei_segmentation",
+        "kits21_tumor_size_segmentation",
+        "nuclei_anomaly_segmentation",
+    }
+    assert expected <= set(BUNDLE_NAMES) or len(BUNDLE_NAMES) < 4  # the set grows as bundles land
+
+
+@pytest.mark.parametrize("bundle", BUNDLE_NAMES)
+def test_required_files(bundle):
+    missing = [name for name in REQUIRED_FILES if not (BUNDLES / bundle / name).is_file()]
+    assert missing == []
+
+
+@pytest.mark.parametrize("bundle", BUNDLE_NAMES)
+@pytest.mark.parametrize("schema", sorted(SCHEMA_MD5))
+def test_metadata_valid_against_schema(bundle, schema, tmp_path):
+    if not (SCHEMAS / schema).is_file():
+        pytest.skip(f"offline schema copy {SCHEMAS / schema} not available")
+    local = tmp_path / schema
+    shutil.copy(SCHEMAS / schema, local)  # pre-placed: verify_metadata skips the download
+    meta_file = BUNDLES / bundle / "configs" / "metadata.json"
+    verify_metadata(meta_file=str(meta_file), filepath=str(local), hash_val=SCHEMA_MD5[schema])
+    meta = json.loads(meta_file.read_text())
+    assert meta["version"] in meta["changelog"]
+    assert set(meta["optional_packages_version"]) == set(meta["required_packages_version"])
+
+
+@pytest.mark.parametrize("bundle", BUNDLE_NAMES)
+def test_configs_are_formatted_and_agree(bundle):
+    configs = BUNDLES / bundle / "configs"
+    for path in sorted(configs.glob("*.json")):
+        text = path.read_text()
+        assert text == json.dumps(json.loads(text), indent=4) + "\n", f"{path.name} is not formatted with indent=4"
+    train = json.loads((configs / "train.json").read_text())
+    infer = json.loads((configs / "inference.json").read_text())
+    assert [i for i in COMMON_IDS if i not in train] == []
+    assert train["metadata_fields"] == infer["metadata_fields"]
+    assert train["network_def"] == infer["network_def"]
+    meta = json.loads((configs / "metadata.json").read_text())
+    fmt = meta["network_data_format"]
+    assert fmt["outputs"]["pred"]["num_channels"] == train["network_def"]["out_channels"]
+
+
+@pytest.mark.parametrize("bundle", BUNDLE_NAMES)
+def test_every_reference_resolves(bundle):
+    """train.json layered with each other config names only ids that exist (a typo'd @ref fails here, not in use)."""
+    configs = BUNDLES / bundle / "configs"
+    layers = [["train.json"], ["train.json", "evaluate.json"], ["train.json", "multi_gpu_train.json"]]
+    layers += [["inference.json"]] + [["train.json", p.name] for p in sorted(configs.glob("*.json")) if _overlay(p)]
+    for files in layers:
+        parser = ConfigParser()
+        parser.read_config([str(configs / f) for f in files])
+        parser.read_meta(str(configs / "metadata.json"))
+        refs = set(re.findall(r"[@%]([A-Za-z_][\w#]*)", json.dumps(parser.get())))
+        missing = sorted(r for r in refs if r not in parser and r.split("#")[0] not in ("meta_file",))
+        assert missing == [], files
+
+
+def _overlay(path: Path) -> bool:
+    return path.name not in {
+        "train.json",
+        "evaluate.json",
+        "inference.json",
+        "multi_gpu_train.json",
+        "metadata.json",
+    }
+
+
+@pytest.mark.parametrize("bundle", BUNDLE_NAMES)
+def test_multi_gpu_config(bundle):
+    configs = BUNDLES / bundle / "configs"
+    parser = ConfigParser()
+    parser.read_config([str(configs / "train.json"), str(configs / "multi_gpu_train.json")])
+    assert parser["network"]["_target_"] == "torch.nn.parallel.DistributedDataParallel"
+    assert parser["train#dataloader#sampler"] == "@train#sampler" and parser["train#dataloader#shuffle"] is False
+    assert "LOCAL_RANK" in parser["device"]
+    # the rank > 0 slice drops exactly ProgressBar, StatsHandler and TensorBoardStatsHandler
+    targets = [h["_target_"] for h in parser["train#handlers"]]
+    assert targets[-3:] == ["ignite.handlers.ProgressBar", "StatsHandler", "TensorBoardStatsHandler"]
+    assert "[: -3 if dist.get_rank() > 0 else None]" in parser["train#trainer#train_handlers"]
