@@ -1,4 +1,4 @@
-"""The ``metaseg`` command line (built on fire)."""
+"""The ``metaseg`` command line (built on fire): ``demo``, ``compare``, ``sample-data``, ``shape-switch``."""
 
 from __future__ import annotations
 
@@ -6,41 +6,81 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import fire
 
-__all__ = ["demo", "main", "parse_variants", "sample_data"]
+__all__ = ["compare", "demo", "main", "sample_data", "shape_switch"]
 
 
-def parse_variants(variants: str | Sequence[str]) -> list[tuple[str, str]]:
-    """``"none,sme,sme:dummy"`` (or fire's tuple of it) -> ``[("none", "true"), ("sme", "true"), ("sme", "dummy")]``."""
-    from metaseg_monai.networks import CONDITIONINGS
+def demo(out: str = "metaseg_demo", seeds: int = 2, device: str = "cpu", epochs: int | None = None) -> None:
+    """The main job: sample data + the paper's comparison for the task switch and the cell lines (about 10 min on
+    2 CPU cores), printing the tables; reports in OUT/<bundle>/report.md. Started again, it resumes.
 
-    items = variants.split(",") if isinstance(variants, str) else list(variants)
-    parsed = []
-    for item in (str(v).strip() for v in items):
-        conditioning, _, mode = item.partition(":")
-        mode = mode or "true"
-        if conditioning not in CONDITIONINGS or mode not in ("true", "dummy"):
-            raise ValueError(
-                f"variant {item!r}: expected CONDITIONING[:MODE] with CONDITIONING in {CONDITIONINGS} "
-                "and MODE 'true' or 'dummy'."
-            )
-        parsed.append((conditioning, mode))
-    if not parsed:
-        raise ValueError("no variants given.")
-    return parsed
+    Args:
+        out: output folder (sample data, runs, reports).
+        seeds: seeds per arm.
+        device: torch device, e.g. ``cpu`` or ``cuda:0``.
+        epochs: training epochs per run (default: each experiment's own, sized for the time budget).
+    """
+    from metaseg_monai.comparison.demo import run_demo
+
+    run_demo(out, seeds=seeds, device=device, epochs=epochs, say=_say)
 
 
-def demo(
+def compare(
+    bundle: str,
+    dataset_dir: str,
+    out: str,
+    variants: str | Sequence[str] = "none,se,me,sme,film,sme:dummy",
+    seeds: int | Sequence[int] = 3,
+    epochs: int = 50,
+    device: str = "cpu",
+    baseline: str = "none",
+    swap: str = "auto",
+    overrides: Mapping[str, object] | None = None,
+) -> None:
+    """Train and evaluate each arm x seed of BUNDLE on DATASET_DIR through the bundle's configs; write OUT/report.md
+    (mean F1 +- std over seeds, per metadata group, Wilcoxon p vs BASELINE) and OUT/results.csv.
+
+    Args:
+        bundle: a bundle folder, or the name of one under the repository's bundles/.
+        dataset_dir: the dataset, in the layout the bundle reads.
+        out: output folder; started again with the same settings, the comparison resumes.
+        variants: comma-separated arms: CONDITIONING[:MODE] (none, se, me, sme, film; MODE true or dummy) or the
+            name of a config overlay of the bundle (e.g. two_heads).
+        seeds: number of seeds (0..n-1), or a list.
+        epochs: training epochs per run.
+        device: torch device.
+        baseline: the arm of the Wilcoxon test's reference.
+        swap: auto (bundles that declare swap_fields), yes or no: also evaluate with swapped metadata.
+        overrides: other bundle overrides for every run, e.g. '{"features": [8, 8, 8]}'.
+    """
+    from metaseg_monai.comparison import run_comparison
+
+    run_comparison(
+        bundle,
+        dataset_dir,
+        out,
+        variants=variants,
+        seeds=seeds,
+        epochs=epochs,
+        device=device,
+        baseline=baseline,
+        swap=swap,
+        overrides=overrides,
+        say=_say,
+    )
+
+
+def shape_switch(
     variants: str | Sequence[str] = "none,se,me,sme,film,sme:dummy",
     epochs: int = 40,
     seed: int = 0,
     output_dir: str | None = None,
     device: str = "cpu",
 ) -> None:
-    """Train and evaluate each variant on generated shape-switch data and print a table of pixel F1.
+    """A one-minute check in memory: train each variant on shape-switch data and print a table of pixel F1.
 
     The metadata (``target_shape``) alone says whether disks or squares are to be segmented, so metadata-free
     variants (``none``, ``se``, ``*:dummy``) cannot beat about 0.67 while conditioned ones can approach 1.
@@ -52,6 +92,7 @@ def demo(
         output_dir: if given, ``results.json`` is written there.
         device: torch device, e.g. ``cpu`` or ``cuda:0``.
     """
+    from metaseg_monai.comparison.variants import parse_variants
     from metaseg_monai.data.io import write_json
     from metaseg_monai.demo import train_shape_switch
 
@@ -59,17 +100,17 @@ def demo(
     if output_dir is not None and os.path.exists(os.path.join(output_dir, "results.json")):
         raise FileExistsError(f"{os.path.join(output_dir, 'results.json')} exists; choose another output_dir.")
     results = []
-    print(f"shape-switch demo: {len(parsed)} variants x {epochs} epochs, seed {seed}, device {device}", flush=True)
-    header = f"{'variant':<12} {'F1':>6} {'F1 disk':>8} {'F1 square':>10} {'time s':>7}"
-    for conditioning, mode in parsed:
-        name = conditioning if mode == "true" else f"{conditioning}:{mode}"
-        print(f"training {name} ...", flush=True)
+    print(f"shape-switch: {len(parsed)} variants x {epochs} epochs, seed {seed}, device {device}", flush=True)
+    for variant in parsed:
+        print(f"training {variant.name} ...", flush=True)
         start = time.perf_counter()
-        result = train_shape_switch(conditioning, mode, epochs=epochs, seed=seed, device=device)
-        result["variant"], result["seconds"] = name, time.perf_counter() - start
+        result = train_shape_switch(
+            variant.conditioning, variant.metadata_mode, epochs=epochs, seed=seed, device=device
+        )
+        result["variant"], result["seconds"] = variant.name, time.perf_counter() - start
         results.append(result)
-        print(f"  {name}: F1 {result['f1']:.3f} ({result['seconds']:.1f} s)", flush=True)
-    print(header)
+        print(f"  {variant.name}: F1 {result['f1']:.3f} ({result['seconds']:.1f} s)", flush=True)
+    print(f"{'variant':<12} {'F1':>6} {'F1 disk':>8} {'F1 square':>10} {'time s':>7}")
     for r in results:
         per = r["f1_per_target"]
         print(f"{r['variant']:<12} {r['f1']:>6.3f} {per['disk']:>8.3f} {per['square']:>10.3f} {r['seconds']:>7.1f}")
@@ -94,12 +135,19 @@ def sample_data(kind: str, out_dir: str, seed: int = 0, **options: object) -> No
     )
 
 
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
 def main() -> None:
+    from metaseg_monai.comparison import BundleRunError
+
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("ignite").setLevel(logging.WARNING)  # MONAI's engines log every epoch; the CLI prints a summary
+    commands = {"demo": demo, "compare": compare, "sample-data": sample_data, "shape-switch": shape_switch}
     try:
-        fire.Fire({"demo": demo, "sample-data": sample_data})
-    except (ValueError, FileExistsError) as err:  # bad arguments or input: a message, not a traceback
+        fire.Fire(commands)
+    except (ValueError, FileExistsError, FileNotFoundError, BundleRunError) as err:  # a message, not a traceback
         print(f"metaseg: error: {err}", file=sys.stderr)
         sys.exit(2)
 

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from metaseg_monai.cli import demo, parse_variants
+from metaseg_monai.cli import shape_switch
+from metaseg_monai.comparison.variants import Variant, parse_variants
 from metaseg_monai.data import make_shape_switch_samples
 from metaseg_monai.demo import train_shape_switch
 
@@ -38,19 +39,21 @@ def test_training_is_deterministic_with_a_seed():
 
 
 def test_parse_variants():
-    assert parse_variants("none,sme:dummy") == [("none", "true"), ("sme", "dummy")]
-    assert parse_variants(("me", "film")) == [("me", "true"), ("film", "true")]
+    assert parse_variants("none,sme:dummy") == [Variant("none", "none"), Variant("sme:dummy", "sme", "dummy")]
+    assert [v.reads_metadata for v in parse_variants(("me", "film", "se", "me:dummy"))] == [True, True, False, False]
     with pytest.raises(ValueError, match="variant 'sme:swap'"):
         parse_variants("sme:swap")
+    with pytest.raises(ValueError, match="repeated"):
+        parse_variants("sme,sme")
 
 
-def test_demo_writes_results_and_never_overwrites(tmp_path, capsys):
-    demo("none,me:dummy", epochs=1, output_dir=str(tmp_path))
+def test_shape_switch_writes_results_and_never_overwrites(tmp_path, capsys):
+    shape_switch("none,me:dummy", epochs=1, output_dir=str(tmp_path))
     results = json.loads((tmp_path / "results.json").read_text())
     assert [r["variant"] for r in results] == ["none", "me:dummy"]
     assert "F1 disk" in capsys.readouterr().out
     with pytest.raises(FileExistsError, match=r"results\.json exists"):
-        demo("none", epochs=1, output_dir=str(tmp_path))
+        shape_switch("none", epochs=1, output_dir=str(tmp_path))
     assert not list(tmp_path.glob("*.tmp"))
 
 

@@ -1,0 +1,18 @@
+"""The paper's comparison: a bundle's arms x seeds trained and evaluated through its configs, then tabulated."""
+
+from metaseg_monai.comparison.runner import BundleRunError, run_bundle_workflow, run_comparison
+from metaseg_monai.comparison.tables import RunResult, pair_rows, read_metrics_csv, render_report, write_results_csv
+from metaseg_monai.comparison.variants import Variant, parse_variants
+
+__all__ = [
+    "BundleRunError",
+    "RunResult",
+    "Variant",
+    "pair_rows",
+    "parse_variants",
+    "read_metrics_csv",
+    "render_report",
+    "run_bundle_workflow",
+    "run_comparison",
+    "write_results_csv",
+]

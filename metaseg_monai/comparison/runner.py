@@ -1,0 +1,366 @@
+"""``metaseg compare``: train and evaluate a bundle's arms over seeds through its own configs, then tabulate.
+
+Each run is an in-process ``monai.bundle.ConfigWorkflow`` of the bundle's ``train.json`` (plus the arm's overlay),
+then of ``train.json`` + ``evaluate.json``, with the common overrides (``dataset_dir``, ``output_dir``, ``epochs``,
+``conditioning``, ``metadata_mode``, ``seed``, ``device``). Results are the bundle's own ``metrics.csv`` and
+``summary.json``; nothing is re-implemented here but the bookkeeping. Layout written under ``out``::
+
+    out/comparison.json                 the settings (a rerun with other settings is refused)
+    out/runs/<arm>/seed<k>/             the bundle's output_dir: models/, checkpoints/, logs/, metrics.csv, ...
+    out/runs/<arm>/seed<k>/swap/        swapped-metadata evaluation (bundles that declare ``swap_fields``)
+    out/runs/<arm>/seed<k>/run.log      the run's log (the console shows progress only)
+    out/results.csv  out/report.md      written last
+
+A run whose ``summary.json`` exists is not repeated, and an interrupted training resumes from its last
+checkpoint (the bundles' resume handler), so the same command started again continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from metaseg_monai.comparison.tables import RunResult, read_metrics_csv, render_report, write_results_csv
+from metaseg_monai.comparison.variants import parse_variants
+from metaseg_monai.data.io import atomic_path, read_json, write_json
+
+__all__ = ["BundleRunError", "run_bundle_workflow", "run_comparison"]
+
+# ids every bundle accepts; the runner sets them, so they cannot be given as extra overrides
+RUNNER_IDS = ("dataset_dir", "output_dir", "epochs", "conditioning", "metadata_mode", "seed", "device")
+
+
+class BundleRunError(RuntimeError):
+    """A bundle workflow failed; the message names the bundle, the configs and the underlying error."""
+
+
+def _cause(err: BaseException) -> BaseException:
+    """MONAI wraps errors raised while parsing a config in RuntimeError; the user's problem is the innermost one."""
+    while isinstance(err, RuntimeError) and err.__cause__ is not None:
+        err = err.__cause__
+    return err
+
+
+def _console_handlers() -> list[tuple[logging.Logger, logging.Handler]]:
+    """Every (logger, handler) pair that writes to the console: the root's, and those of loggers that do not
+    propagate (MONAI gives e.g. ``monai.handlers.StatsHandler`` its own stdout handler)."""
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger) and not lg.propagate
+    ]
+    return [
+        (lg, h)
+        for lg in loggers
+        for h in lg.handlers
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+    ]
+
+
+@contextlib.contextmanager
+def _log_to_file(path: Path) -> Iterator[None]:
+    """While a bundle runs, send its INFO logs to ``path`` and keep the console to warnings: its StatsHandler and
+    ignite log every iteration, and the runner prints its own progress."""
+    import monai.engines
+    import monai.handlers  # noqa: F401
+
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    console = _console_handlers()
+    saved_levels = [(h, h.level) for _, h in console]
+    targets = {lg for lg, _ in console} | {logging.getLogger()}
+    root_level = logging.getLogger().level
+    for _, h in console:
+        h.setLevel(max(h.level, logging.WARNING))
+    for lg in targets:
+        lg.addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for lg in targets:
+            lg.removeHandler(handler)
+        handler.close()
+        logging.getLogger().setLevel(root_level)
+        for h, level in saved_levels:
+            h.setLevel(level)
+
+
+def run_bundle_workflow(
+    bundle_dir: str | Path,
+    config_files: Sequence[str | Path],
+    overrides: Mapping[str, Any],
+    workflow_type: str = "train",
+    on_initialized: Callable[[Any], None] | None = None,
+    log_file: str | Path | None = None,
+) -> Any:
+    """Initialize, run and finalize one ``ConfigWorkflow`` of a bundle; returns the workflow.
+
+    Args:
+        bundle_dir: the bundle folder (``bundle_root``).
+        config_files: config paths, layered in order (e.g. ``configs/train.json``, ``configs/evaluate.json``).
+        overrides: config ids to override.
+        workflow_type: ``train`` or ``infer``.
+        on_initialized: called with the initialized workflow before it runs (to attach progress handlers).
+        log_file: if given, the run's INFO logs go to this file and the console shows warnings only.
+
+    Raises:
+        BundleRunError: the workflow failed; its message carries the innermost error.
+    """
+    from monai.bundle import ConfigWorkflow
+
+    bundle_dir = Path(bundle_dir)
+    files = [str(f) for f in config_files]
+    try:
+        with warnings.catch_warnings():
+            # expected here: no logging.conf (the runner logs), both package-version keys (one per zoo schema)
+            warnings.filterwarnings("ignore", message="Detected deprecated name 'optional_packages_version'")
+            workflow_logger = logging.getLogger("monai.bundle.workflows")
+            level = workflow_logger.level
+            workflow_logger.setLevel(logging.ERROR)
+            try:
+                workflow = ConfigWorkflow(
+                    config_file=files,
+                    meta_file=str(bundle_dir / "configs" / "metadata.json"),
+                    logging_file=False,
+                    workflow_type=workflow_type,
+                    bundle_root=str(bundle_dir),
+                    **overrides,
+                )
+            finally:
+                workflow_logger.setLevel(level)
+            workflow.initialize()
+            # build what "run" uses (the engines) now, so that their handlers' loggers exist to be quieted
+            for ref in re.findall(r"@([A-Za-z_][\w#]*)", json.dumps(workflow.parser.get("run", []))):
+                workflow.parser.get_parsed_content(ref)
+            if on_initialized is not None:
+                on_initialized(workflow)
+            with _log_to_file(log_file) if log_file is not None else contextlib.nullcontext():
+                workflow.run()
+                workflow.finalize()
+    except Exception as err:
+        cause = _cause(err)
+        names = [Path(f).name for f in files]
+        raise BundleRunError(f"bundle '{bundle_dir.name}' {names} failed: {type(cause).__name__}: {cause}") from err
+    return workflow
+
+
+def _epoch_progress(epochs: int, started: float, say: Callable[[str], None]) -> Callable[[Any], None]:
+    """Print loss and best validation metric about four times a training (attached once the workflow is parsed)."""
+    from ignite.engine import Events
+
+    every = max(1, epochs // 4)
+
+    def attach(workflow: Any) -> None:
+        trainer = workflow.parser.get_parsed_content("train#trainer")
+        evaluator = workflow.parser.get_parsed_content("validate#evaluator")
+
+        @trainer.on(Events.EPOCH_COMPLETED(every=every))
+        def _report(engine: Any) -> None:
+            output = engine.state.output
+            text = f"epoch {engine.state.epoch:>3}/{epochs}"
+            if isinstance(output, list) and output and "loss" in output[0]:
+                text += f"  loss {float(output[0]['loss']):.3f}"
+            best = getattr(evaluator.state, "best_metric", -1)
+            if best is not None and best > -1:
+                text += f"  best val {best:.3f}"
+            say(f"{text}  ({time.perf_counter() - started:.0f} s)")
+
+    return attach
+
+
+def _resolve_bundle(bundle: str | Path) -> Path:
+    path = Path(bundle)
+    if not (path / "configs" / "train.json").is_file():
+        repo_bundles = Path(__file__).resolve().parents[2] / "bundles"
+        if (repo_bundles / str(bundle) / "configs" / "train.json").is_file():
+            path = repo_bundles / str(bundle)
+        else:
+            raise FileNotFoundError(
+                f"bundle '{bundle}' not found: expected a folder with configs/train.json, or the name of one in "
+                f"'{repo_bundles}'."
+            )
+    for name in ("evaluate.json", "metadata.json"):
+        if not (path / "configs" / name).is_file():
+            raise FileNotFoundError(f"bundle '{path}' lacks configs/{name}, which a comparison needs.")
+    return path.resolve()
+
+
+def _bundle_config(bundle_dir: Path) -> dict[str, Any]:
+    return read_json(bundle_dir / "configs" / "train.json", "the bundle's training config")
+
+
+def _check_settings(out: Path, settings: Mapping[str, Any]) -> None:
+    """Write ``comparison.json``, or check that an existing one (a resumed comparison) has the same settings."""
+    path = out / "comparison.json"
+    if path.is_file():
+        old = read_json(path, "settings of an earlier comparison")
+        changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k) and k != "variants")
+        if changed:
+            raise ValueError(
+                f"'{out}' holds a comparison made with other settings ({', '.join(changed)} differ: "
+                f"{ {k: old.get(k) for k in changed} } there, { {k: settings.get(k) for k in changed} } now); choose "
+                "another --out, or repeat the same settings to resume it."
+            )
+        write_json(path, {**old, "variants": sorted(set(old.get("variants", [])) | set(settings["variants"]))}, True)
+    else:
+        write_json(path, dict(settings))
+
+
+def _evaluate(
+    bundle_dir: Path, configs: list[Path], overrides: Mapping[str, Any], eval_dir: Path, mode: str, log_file: Path
+) -> tuple[list[dict], dict]:
+    """Evaluate ``<output_dir>/models/model.pt`` into ``eval_dir`` (an unfinished report is replaced)."""
+    done = eval_dir / "summary.json"
+    if not done.is_file():
+        extra = {"eval_dir": str(eval_dir), "eval_overwrite": True, "metadata_mode": mode}
+        configs = [*configs, bundle_dir / "configs" / "evaluate.json"]
+        run_bundle_workflow(bundle_dir, configs, {**overrides, **extra}, log_file=log_file)
+    return read_metrics_csv(eval_dir / "metrics.csv"), read_json(done, "evaluation summary")
+
+
+def run_comparison(
+    bundle: str | Path,
+    dataset_dir: str | Path,
+    out: str | Path,
+    variants: str | Sequence[str] = "none,se,me,sme,film,sme:dummy",
+    seeds: int | Sequence[int] = 3,
+    epochs: int = 50,
+    device: str = "cpu",
+    baseline: str | None = "none",
+    swap: str = "auto",
+    overrides: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train and evaluate every arm x seed of a bundle and write ``results.csv`` and ``report.md`` into ``out``.
+
+    Args:
+        bundle: bundle folder, or the name of one under the repository's ``bundles/``.
+        dataset_dir: the dataset in the layout the bundle reads.
+        out: output folder (new, or one of an earlier run of the same settings, which is resumed).
+        variants: comma-separated arms (:func:`~metaseg_monai.comparison.variants.parse_variants`).
+        seeds: number of seeds (``0..n-1``) or the seeds themselves.
+        epochs: training epochs of every run.
+        device: torch device string.
+        baseline: the arm the Wilcoxon test compares against (default ``none``, the metadata-free network);
+            ``None`` or an arm not run skips the test.
+        swap: ``"auto"`` evaluates the metadata-reading arms again with swapped metadata when the bundle declares
+            ``swap_fields`` (the task-switch bundle); ``"yes"`` always (categorical fields only); ``"no"`` never.
+        overrides: other bundle config overrides for every run (e.g. ``{"features": [8, 8, 8]}``).
+        title: report title; default names the bundle.
+        say: where progress lines go.
+
+    Returns:
+        ``{"results": [RunResult, ...], "report": Path, "results_csv": Path}``.
+    """
+    bundle_dir = _resolve_bundle(bundle)
+    dataset_dir, out = Path(dataset_dir).resolve(), Path(out).resolve()
+    if not dataset_dir.is_dir():
+        raise FileNotFoundError(f"dataset_dir '{dataset_dir}' not found.")
+    if out == dataset_dir or dataset_dir in out.parents:
+        raise ValueError(f"--out '{out}' lies inside the dataset '{dataset_dir}'; choose a folder outside it.")
+    arms = parse_variants(variants, bundle_dir)
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list or (isinstance(seeds, int) and seeds < 1):
+        raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds!r}.")
+    if int(epochs) < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs!r}.")
+    if swap not in ("auto", "yes", "no"):
+        raise ValueError(f"swap must be 'auto', 'yes' or 'no', got {swap!r}.")
+    extra = dict(overrides or {})
+    clash = sorted(set(extra) & set(RUNNER_IDS))
+    if clash:
+        raise ValueError(f"overrides {clash} are set by the comparison itself; use its own options instead.")
+    config = _bundle_config(bundle_dir)
+    swap_fields = config.get("swap_fields")
+    quiet = {"progress_bar": False} if "progress_bar" in config else {}  # the runner prints its own progress
+    do_swap = swap == "yes" or (swap == "auto" and swap_fields is not None)
+    settings = {
+        "bundle": bundle_dir.name,
+        "dataset_dir": str(dataset_dir),
+        "epochs": int(epochs),
+        "device": device,
+        "overrides": extra,
+        "variants": [a.name for a in arms],
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    _check_settings(out, settings)
+
+    plan = [(arm, seed) for arm in arms for seed in seed_list]
+    say(
+        f"comparing {len(arms)} arms x {len(seed_list)} seeds of '{bundle_dir.name}' on '{dataset_dir}' "
+        f"({epochs} epochs each, {device}); logs and checkpoints in '{out / 'runs'}'"
+    )
+    results: list[RunResult] = []
+    started_all = time.perf_counter()
+    for index, (arm, seed) in enumerate(plan, start=1):
+        run_dir = out / "runs" / arm.name.replace(":", "-") / f"seed{seed}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        configs = [bundle_dir / "configs" / "train.json"] + ([arm.overlay] if arm.overlay is not None else [])
+        common = {
+            "dataset_dir": str(dataset_dir),
+            "output_dir": str(run_dir),
+            "epochs": int(epochs),
+            "seed": int(seed),
+            "device": f"$torch.device({device!r})",
+            **arm.overrides(),
+            **quiet,
+            **extra,
+        }
+        prefix = f"[{index:>2}/{len(plan)}] {arm.name} seed {seed}"
+        started = time.perf_counter()
+        log_file = run_dir / "run.log"
+        if (run_dir / "summary.json").is_file():
+            say(f"{prefix}: done earlier, reusing its results")
+        else:
+            # an interrupted training resumes from its last checkpoint (the bundle's resume handler)
+            say(f"{prefix}: training {epochs} epochs")
+            progress = _epoch_progress(int(epochs), started, _indent(say))
+            run_bundle_workflow(bundle_dir, configs, common, on_initialized=progress, log_file=log_file)
+        mode = common.get("metadata_mode", "true")
+        rows, summary = _evaluate(bundle_dir, configs, common, run_dir, mode, log_file)
+        results.append(RunResult(arm.name, seed, "true", rows, summary, time.perf_counter() - started))
+        line = f"{prefix}: test F1 {summary['mean_f1']:.3f} (mean per image)"
+        if do_swap and arm.reads_metadata:
+            swap_rows, swap_summary = _evaluate(bundle_dir, configs, common, run_dir / "swap", "swap", log_file)
+            results.append(RunResult(arm.name, seed, "swap", swap_rows, swap_summary))
+            line += f", swapped metadata {swap_summary['mean_f1']:.3f}"
+        elapsed = time.perf_counter() - started_all
+        remaining = elapsed / index * (len(plan) - index)
+        say(f"{line}  [{time.perf_counter() - started:.0f} s; about {remaining / 60:.1f} min left]")
+
+    names = [a.name for a in arms]
+    report_settings = {
+        "bundle": f"`{bundle_dir.name}`",
+        "dataset": f"`{dataset_dir}`",
+        "arms": ", ".join(names),
+        "seeds": ", ".join(map(str, seed_list)),
+        "epochs": epochs,
+        "device": device,
+        "extra overrides": json.dumps(extra) if extra else "none",
+        "wall time": f"{(time.perf_counter() - started_all) / 60:.1f} min",
+        "F1": "per-image pixel F1 (both empty = 1), averaged over the test images of a run",
+    }
+    text = render_report(
+        title or f"Comparison: {bundle_dir.name}",
+        results,
+        names,
+        baseline if baseline in names else None,
+        report_settings,
+    )
+    results_csv = write_results_csv(out / "results.csv", results, overwrite=True)
+    report = out / "report.md"
+    with atomic_path(report, overwrite=True) as tmp:
+        Path(tmp).write_text(text + "\n", encoding="utf-8")
+    say(f"wrote {report} and {results_csv}")
+    return {"results": results, "report": report, "results_csv": results_csv, "text": text}
+
+
+def _indent(say: Callable[[str], None]) -> Callable[[str], None]:
+    return lambda text: say(f"        {text}")
