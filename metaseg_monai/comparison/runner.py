@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from metaseg_monai.comparison.tables import RunResult, read_metrics_csv, render_report, write_results_csv
-from metaseg_monai.comparison.variants import parse_variants
+from metaseg_monai.comparison.variants import Variant, parse_variants
 from metaseg_monai.data.io import atomic_path, read_json, write_json
 
-__all__ = ["BundleRunError", "run_bundle_workflow", "run_comparison"]
+__all__ = ["BundleRunError", "make_workflow", "run_bundle_workflow", "run_comparison", "sweep_figure"]
 
 # ids every bundle accepts; the runner sets them, so they cannot be given as extra overrides
 RUNNER_IDS = ("dataset_dir", "output_dir", "epochs", "conditioning", "metadata_mode", "seed", "device")
@@ -91,6 +91,34 @@ def _log_to_file(path: Path) -> Iterator[None]:
             h.setLevel(level)
 
 
+def make_workflow(
+    bundle_dir: str | Path,
+    config_files: Sequence[str | Path],
+    overrides: Mapping[str, Any],
+    workflow_type: str = "train",
+) -> Any:
+    """A ``ConfigWorkflow`` of the bundle's configs (layered in order) with ``overrides``, before ``initialize``.
+
+    Logging is left to the caller: the bundle's ``logging.conf`` would reconfigure this process's logging."""
+    from monai.bundle import ConfigWorkflow
+
+    bundle_dir = Path(bundle_dir)
+    workflow_logger = logging.getLogger("monai.bundle.workflows")
+    level = workflow_logger.level
+    workflow_logger.setLevel(logging.ERROR)  # its "logging file is set to False" warning is expected
+    try:
+        return ConfigWorkflow(
+            config_file=[str(f) for f in config_files],
+            meta_file=str(bundle_dir / "configs" / "metadata.json"),
+            logging_file=False,
+            workflow_type=workflow_type,
+            bundle_root=str(bundle_dir),
+            **overrides,
+        )
+    finally:
+        workflow_logger.setLevel(level)
+
+
 def run_bundle_workflow(
     bundle_dir: str | Path,
     config_files: Sequence[str | Path],
@@ -112,28 +140,13 @@ def run_bundle_workflow(
     Raises:
         BundleRunError: the workflow failed; its message carries the innermost error.
     """
-    from monai.bundle import ConfigWorkflow
-
     bundle_dir = Path(bundle_dir)
     files = [str(f) for f in config_files]
     try:
         with warnings.catch_warnings():
-            # expected here: no logging.conf (the runner logs), both package-version keys (one per zoo schema)
+            # expected here: both package-version keys in metadata.json (one per zoo schema)
             warnings.filterwarnings("ignore", message="Detected deprecated name 'optional_packages_version'")
-            workflow_logger = logging.getLogger("monai.bundle.workflows")
-            level = workflow_logger.level
-            workflow_logger.setLevel(logging.ERROR)
-            try:
-                workflow = ConfigWorkflow(
-                    config_file=files,
-                    meta_file=str(bundle_dir / "configs" / "metadata.json"),
-                    logging_file=False,
-                    workflow_type=workflow_type,
-                    bundle_root=str(bundle_dir),
-                    **overrides,
-                )
-            finally:
-                workflow_logger.setLevel(level)
+            workflow = make_workflow(bundle_dir, files, overrides, workflow_type)
             workflow.initialize()
             # build what "run" uses (the engines) now, so that their handlers' loggers exist to be quieted
             for ref in re.findall(r"@([A-Za-z_][\w#]*)", json.dumps(workflow.parser.get("run", []))):
@@ -303,16 +316,7 @@ def run_comparison(
         run_dir = out / "runs" / arm.name.replace(":", "-") / f"seed{seed}"
         run_dir.mkdir(parents=True, exist_ok=True)
         configs = [bundle_dir / "configs" / "train.json"] + ([arm.overlay] if arm.overlay is not None else [])
-        common = {
-            "dataset_dir": str(dataset_dir),
-            "output_dir": str(run_dir),
-            "epochs": int(epochs),
-            "seed": int(seed),
-            "device": f"$torch.device({device!r})",
-            **arm.overrides(),
-            **quiet,
-            **extra,
-        }
+        common = {**_run_overrides(dataset_dir, run_dir, arm, seed, device, extra), "epochs": int(epochs), **quiet}
         prefix = f"[{index:>2}/{len(plan)}] {arm.name} seed {seed}"
         started = time.perf_counter()
         log_file = run_dir / "run.log"
@@ -335,6 +339,21 @@ def run_comparison(
         remaining = elapsed / index * (len(plan) - index)
         say(f"{line}  [{time.perf_counter() - started:.0f} s; about {remaining / 60:.1f} min left]")
 
+    figures = []
+    continuous = [f["name"] for f in config.get("metadata_fields", []) if f.get("type") == "continuous"]
+    readers = [a for a in arms if a.reads_metadata]
+    if continuous and readers:
+        arm, seed = readers[0], seed_list[0]
+        run_dir = out / "runs" / arm.name.replace(":", "-") / f"seed{seed}"
+        common = _run_overrides(dataset_dir, run_dir, arm, seed, device, extra)
+        figure = out / f"sweep_{continuous[0]}_{arm.name.replace(':', '-')}.png"
+        if not figure.is_file():
+            say(f"drawing the {continuous[0]} sweep (the paper's Fig. 2A) with {arm.name} seed {seed}")
+            sweep_figure(bundle_dir, common, continuous[0], figure, device)
+        figures.append(
+            (f"Prediction of one test image as {continuous[0]} is swept ({arm.name}, seed {seed})", figure.name)
+        )
+
     names = [a.name for a in arms]
     report_settings = {
         "bundle": f"`{bundle_dir.name}`",
@@ -353,6 +372,7 @@ def run_comparison(
         names,
         baseline if baseline in names else None,
         report_settings,
+        figures,
     )
     results_csv = write_results_csv(out / "results.csv", results, overwrite=True)
     report = out / "report.md"
@@ -362,5 +382,70 @@ def run_comparison(
     return {"results": results, "report": report, "results_csv": results_csv, "text": text}
 
 
+def _run_overrides(
+    dataset_dir: Path, run_dir: Path, arm: Variant, seed: int, device: str, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The bundle overrides of one run (``epochs`` aside)."""
+    return {
+        "dataset_dir": str(dataset_dir),
+        "output_dir": str(run_dir),
+        "seed": int(seed),
+        "device": f"$torch.device({device!r})",
+        **arm.overrides(),
+        **extra,
+    }
+
+
 def _indent(say: Callable[[str], None]) -> Callable[[str], None]:
     return lambda text: say(f"        {text}")
+
+
+def sweep_figure(
+    bundle_dir: str | Path,
+    overrides: Mapping[str, Any],
+    field_name: str,
+    path: str | Path,
+    device: str = "cpu",
+    num_values: int = 6,
+) -> Path:
+    """The paper's Fig. 2A for a trained run: one test image's predicted classes as a continuous field is swept.
+
+    The evaluation config (``train.json`` + ``evaluate.json``) is parsed, not run: its ``network`` gets the run's
+    ``models/model.pt``; the test sample shown is the one whose label holds the most classes (then the most
+    foreground), and the values are ``num_values`` evenly spaced from the smallest to the largest value of the field
+    in the test data. Uses :func:`~metaseg_monai.metrics.metadata_sweep.sweep_metadata` and
+    :func:`~metaseg_monai.metrics.metadata_sweep.write_sweep_figure`.
+    """
+    import numpy as np
+    import torch
+
+    from metaseg_monai.metrics.metadata_sweep import sweep_metadata, write_sweep_figure
+
+    bundle_dir = Path(bundle_dir)
+    configs = [str(bundle_dir / "configs" / n) for n in ("train.json", "evaluate.json")]
+    parser = make_workflow(bundle_dir, configs, overrides).parser
+    spec = parser.get_parsed_content("metadata_spec")
+    network = parser.get_parsed_content("network")
+    state = torch.load(Path(overrides["output_dir"]) / "models" / "model.pt", map_location=device, weights_only=True)
+    network.load_state_dict(state)
+    dataset = parser.get_parsed_content("validate#dataset")
+    if len(dataset) == 0:
+        raise ValueError(f"bundle '{bundle_dir.name}': the test data is empty, nothing to sweep.")
+
+    def richness(item: Mapping[str, Any]) -> tuple[int, int]:
+        label = np.asarray(item["label"])
+        return len(np.unique(label[label > 0])), int(np.count_nonzero(label))
+
+    best = max(range(len(dataset)), key=lambda i: richness(dataset[i]))
+    sample = dataset[best]
+    field = next(f for f in spec.fields if f.name == field_name)
+    observed = [float(item[field_name]) for item in parser.get_parsed_content("validate#datalist")]
+    raw = np.linspace(min(observed), max(observed), num_values) if observed else np.linspace(-1, 1, num_values)
+    encoded = [float(field.encode(v, "sweep")[0]) for v in raw]
+    index = spec.feature_names.index(field.feature_names[0])
+    maps = sweep_metadata(network, sample["image"], sample["metadata"], index, encoded, device)
+    class_names = parser.get_parsed_content("class_names") if "class_names" in parser else None
+    if isinstance(class_names, Mapping):
+        class_names = {int(k): str(v) for k, v in class_names.items() if int(k) > 0}
+    labels = [f"{field_name} {v:.2g}" for v in raw]
+    return write_sweep_figure(path, sample["image"], maps, labels, class_names)

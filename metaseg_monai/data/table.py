@@ -73,7 +73,10 @@ def load_table_dataset(
     root = Path(root)
     table_path = root / table
     if not table_path.is_file():
-        raise FileNotFoundError(f"table '{table_path}' not found; a table dataset needs '{table}' in '{root}'.")
+        raise FileNotFoundError(
+            f"table '{table_path}' not found; a table dataset needs '{table}' in '{root}' (for inference, the metadata "
+            "can instead be given for every image of a folder, e.g. --cell_line HeLa)."
+        )
     if split is not None and split not in SPLITS:
         raise ValueError(f"unknown split {split!r} requested for '{table_path}'; expected None or one of {SPLITS}.")
     header, rows = _read_rows(table_path)
@@ -168,6 +171,11 @@ def load_inference_datalist(
         )
         keep = ["image", *(metadata_columns or [k for k in rows[0] if k not in ("image", "label", "split", "row")])]
         return [{k: row[k] for k in keep} for row in rows]
+    if split is not None:
+        raise ValueError(
+            f"split {split!r} selects rows of a table, but metadata was given for every image of '{root}' (which "
+            "reads the folder, not a table); give one or the other."
+        )
     if not isinstance(metadata, Mapping):
         raise ValueError(f"metadata must map field to value, e.g. {{'cell_line': 'HeLa'}}; got {metadata!r}.")
     suffixes = tuple(s.lower() for s in image_suffixes)
