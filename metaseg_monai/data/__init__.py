@@ -6,8 +6,11 @@ from metaseg_monai.data.ctc import consecutive_frame_pairs, load_ctc_sequence
 from metaseg_monai.data.decathlon import decathlon_labels, load_decathlon
 from metaseg_monai.data.dsb import LoadDSBInstanceLabeld, dsb_instance_label, load_dsb2018
 from metaseg_monai.data.kits import KITS19_LABELS, KITS21_LABELS, load_kits19, load_kits21
+from metaseg_monai.data.kits_slices import kits21_slice_datalist, kits21_volume_datalist, slice_id
+from metaseg_monai.data.multilabel import multilabel_datalist
 from metaseg_monai.data.sample_data import SAMPLE_DATA_KINDS, generate_sample_data
 from metaseg_monai.data.shape_switch import SHAPE_SWITCH_FIELDS, make_shape_switch_samples
+from metaseg_monai.data.splits import SPLIT_NAMES, select_split, split_cases
 from metaseg_monai.data.table import load_inference_datalist, load_table_dataset
 
 __all__ = [
@@ -15,11 +18,14 @@ __all__ = [
     "KITS21_LABELS",
     "SAMPLE_DATA_KINDS",
     "SHAPE_SWITCH_FIELDS",
+    "SPLIT_NAMES",
     "LoadDSBInstanceLabeld",
     "consecutive_frame_pairs",
     "decathlon_labels",
     "dsb_instance_label",
     "generate_sample_data",
+    "kits21_slice_datalist",
+    "kits21_volume_datalist",
     "load_bids_tumor_type",
     "load_ctc_sequence",
     "load_decathlon",
@@ -29,5 +35,9 @@ __all__ = [
     "load_kits21",
     "load_table_dataset",
     "make_shape_switch_samples",
+    "multilabel_datalist",
+    "select_split",
+    "slice_id",
+    "split_cases",
     "write_styled_copy",
 ]

@@ -1,4 +1,7 @@
-"""An evaluation report handler: per-image F1/Dice table, per-metadata-group summary and error overlays."""
+"""An evaluation report handler: per-image F1/Dice table, per-metadata-group summary and error overlays.
+
+Binary segmentations get one score per image; multi-class ones (``class_names`` given) also get one per class.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import torch
 from monai.data import MetaTensor, decollate_batch
 
 from metaseg_monai.data.io import atomic_path, nifti_stem, write_image, write_json
+from metaseg_monai.metrics.class_overlay import class_legend, compose_panels, overlay_classes
 from metaseg_monai.metrics.pixel_scores import confusion_counts, f1_dice_from_counts, overlay_errors, summarize_scores
 
 if TYPE_CHECKING:
@@ -23,6 +27,32 @@ __all__ = ["SegmentationReportWriter"]
 
 SCORE_COLUMNS = ("f1", "dice", "tp", "fp", "fn")
 _OVERLAY_NAME = re.compile(r"^\d{4}_.*\.png$")
+_CLASS_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+MULTI_CLASS_F1 = (
+    "micro-average over the foreground classes: f1 = dice = 2 tp / (2 tp + fp + fn) with tp, fp, fn summed over "
+    "the per-class counts (a pixel of one class predicted as another is a false negative of the first and a false "
+    "positive of the second; background is not a class); per-class columns are empty where a class is in neither "
+    "label nor prediction"
+)
+
+
+def _class_names(class_names: Mapping[int, str] | Sequence[str]) -> dict[int, str]:
+    """``{index: name}`` of the foreground classes from a mapping or from names of classes 1, 2, ..."""
+    if isinstance(class_names, str):
+        raise ValueError(f"class_names must map class index to name or list names, got the string {class_names!r}.")
+    items = class_names.items() if isinstance(class_names, Mapping) else enumerate(class_names, start=1)
+    names: dict[int, str] = {}
+    for index, name in items:
+        if isinstance(index, bool) or not isinstance(index, int | np.integer) or int(index) < 1:
+            raise ValueError(f"class_names: class indices must be integers >= 1 (0 is background), found {index!r}.")
+        if not isinstance(name, str) or not _CLASS_NAME.match(name):
+            raise ValueError(f"class_names: names must match [A-Za-z0-9_]+ (they name columns), found {name!r}.")
+        names[int(index)] = name
+    if not names:
+        raise ValueError("class_names must name at least one foreground class.")
+    if len(set(names.values())) != len(names):
+        raise ValueError(f"class_names must be unique, found {list(names.values())}.")
+    return dict(sorted(names.items()))
 
 
 def _plain(value: Any) -> Any:
@@ -45,7 +75,7 @@ def _file_stem(image_id: str) -> str:
 
 
 class SegmentationReportWriter:
-    """Write an evaluation report of a binary segmentation when a MONAI evaluator completes.
+    """Write an evaluation report of a binary or multi-class segmentation when a MONAI evaluator completes.
 
     Attach it to a ``SupervisedEvaluator`` (with ``decollate=True``, MONAI's default, and post-processing that makes
     ``pred`` binary, e.g. ``Activationsd`` + ``AsDiscreted``). On every iteration it scores each image; when the run
@@ -76,12 +106,25 @@ class SegmentationReportWriter:
     So a one-hot ``pred`` (``AsDiscreted(argmax=True, to_onehot=N)``) is scored against a class-index ``label`` with
     ``foreground_channel=k, label_index=k``.
 
+    Multi-class (``class_names`` given, e.g. ``{1: "kidney", 2: "tumor", 3: "cyst"}``; ``foreground_channel`` and
+    ``label_index`` are then not used): ``pred`` and ``label`` are read as class maps, a ``C > 1`` tensor by argmax
+    over channels (one-hot or probabilities), a ``C == 1`` tensor as class indices (0 background, or a named class).
+    Each row also gets ``f1_<name>``, ``dice_<name>``, ``tp_<name>``, ``fp_<name>``, ``fn_<name>`` per class (F1
+    and Dice left empty where the class is in neither label nor prediction), and ``f1``/``dice``/``tp``/``fp``/``fn``
+    are the micro-average over the foreground classes (:data:`MULTI_CLASS_F1`): per-class counts summed, so that
+    ``summary.json``'s ``pooled_f1`` is ``2 sum tp / (sum over pixels of |label| + |pred|)`` over one-hot foreground
+    channels. ``summary.json`` adds ``per_class``: each class's summary over the images where it is present (in
+    label or prediction), grouped like the main one. Overlays show image | label | prediction, classes coloured
+    (:data:`~metaseg_monai.metrics.class_overlay.CLASS_COLOURS`) with a legend.
+
     Args:
         output_dir: folder for the report; created if missing.
         metadata_fields: data keys written as columns and used as summary groups, e.g. ``["cell_line"]``.
         num_overlays: overlays written for the first this-many images (0: none).
         foreground_channel: foreground channel of multi-channel (one-hot) ``pred``/``label``.
         label_index: foreground class of single-channel class-index maps; ``None`` for binary masks.
+        class_names: foreground classes of a multi-class segmentation, ``{index: name}`` or the names of classes
+            1, 2, ...; names must match ``[A-Za-z0-9_]+``. ``None``: binary report.
         image_id_key: data key holding each image's id (a string, or a MetaTensor whose ``filename_or_obj`` is used).
             By default the ``image`` MetaTensor's ``filename_or_obj``, then ``image_meta_dict["filename_or_obj"]``,
             then ``image_NNNN`` by position.
@@ -96,6 +139,7 @@ class SegmentationReportWriter:
         num_overlays: int = 8,
         foreground_channel: int = -1,
         label_index: int | None = None,
+        class_names: Mapping[int, str] | Sequence[str] | None = None,
         image_id_key: str | None = None,
         overwrite: bool = False,
         pred_key: str = "pred",
@@ -105,9 +149,12 @@ class SegmentationReportWriter:
         if isinstance(metadata_fields, str):
             metadata_fields = [metadata_fields]  # a single field name given as a string, not its letters
         self.metadata_fields = [str(f) for f in metadata_fields]
-        clash = sorted({"image", *SCORE_COLUMNS} & set(self.metadata_fields))
+        self.class_names = None if class_names is None else _class_names(class_names)
+        if self.class_names is not None and label_index is not None:
+            raise ValueError("give class_names (multi-class report) or label_index (one class scored), not both.")
+        clash = sorted({"image", *self.score_columns} & set(self.metadata_fields))
         if clash:
-            own = ["image", *SCORE_COLUMNS]
+            own = ["image", *self.score_columns]
             raise ValueError(f"metadata_fields {clash} clash with the report's own columns {own}.")
         if len(set(self.metadata_fields)) != len(self.metadata_fields):
             raise ValueError(f"metadata_fields must be unique, found {self.metadata_fields}.")
@@ -122,6 +169,12 @@ class SegmentationReportWriter:
         self.pred_key, self.label_key, self.image_key = pred_key, label_key, image_key
         self._rows: list[dict[str, Any]] = []
         self._overlays: list[tuple[str, np.ndarray]] = []
+
+    @property
+    def score_columns(self) -> list[str]:
+        """The score columns of ``metrics.csv``: :data:`SCORE_COLUMNS`, then five per class when multi-class."""
+        per_class = [f"{score}_{name}" for name in (self.class_names or {}).values() for score in SCORE_COLUMNS]
+        return [*SCORE_COLUMNS, *per_class]
 
     @property
     def metrics_path(self) -> Path:
@@ -190,9 +243,16 @@ class SegmentationReportWriter:
         label = output_item.get(self.label_key, batch_item.get(self.label_key))
         if label is None:
             raise KeyError(f"'{self.label_key}' not in the evaluator output or batch for '{image_id}'.")
-        pred_mask = self._foreground(output_item[self.pred_key], self.pred_key, image_id)
-        label_mask = self._foreground(label, self.label_key, image_id)
-        tp, fp, fn, _ = confusion_counts(pred_mask, label_mask)
+        if self.class_names is not None:
+            pred_mask = self._class_map(output_item[self.pred_key], self.pred_key, image_id)
+            label_mask = self._class_map(label, self.label_key, image_id)
+            scores = self._class_scores(pred_mask, label_mask)
+        else:
+            pred_mask = self._foreground(output_item[self.pred_key], self.pred_key, image_id)
+            label_mask = self._foreground(label, self.label_key, image_id)
+            tp, fp, fn, _ = confusion_counts(pred_mask, label_mask)
+            score = f1_dice_from_counts(tp, fp, fn)
+            scores = {"f1": score, "dice": score, "tp": tp, "fp": fp, "fn": fn}
         row: dict[str, Any] = {"image": image_id}
         for field in self.metadata_fields:
             source = batch_item if field in batch_item else output_item
@@ -202,15 +262,15 @@ class SegmentationReportWriter:
                     f"{sorted(set(batch_item) | set(output_item))}."
                 )
             row[field] = _plain(source[field])
-        score = f1_dice_from_counts(tp, fp, fn)
-        row.update(f1=score, dice=score, tp=tp, fp=fp, fn=fn)
+        row.update(scores)
         self._rows.append(row)
         if len(self._overlays) < self.num_overlays:
             image = output_item.get(self.image_key, batch_item.get(self.image_key))
             if image is None:
                 raise KeyError(f"'{self.image_key}' not in the evaluator output or batch for '{image_id}' (overlays).")
             name = f"{index:04d}_{_file_stem(image_id)}.png"
-            self._overlays.append((name, self._overlay(image, pred_mask, label_mask, image_id)))
+            draw = self._overlay if self.class_names is None else self._class_overlay
+            self._overlays.append((name, draw(image, pred_mask, label_mask, image_id)))
 
     def _image_id(self, batch_item: Mapping[str, Any], output_item: Mapping[str, Any], index: int) -> str:
         def from_value(value: Any) -> str | None:
@@ -239,6 +299,37 @@ class SegmentationReportWriter:
                 return str(_plain(meta["filename_or_obj"]))
         return f"image_{index:04d}"
 
+    def _class_scores(self, pred: np.ndarray, label: np.ndarray) -> dict[str, Any]:
+        """Per-class counts and F1 of two class maps, and their micro-average (:data:`MULTI_CLASS_F1`)."""
+        scores: dict[str, Any] = {}
+        total = np.zeros(3, dtype=np.int64)
+        for index, name in self.class_names.items():
+            counts = np.asarray(confusion_counts(pred == index, label == index)[:3], dtype=np.int64)
+            total += counts
+            present = counts.sum() > 0  # in label or prediction; otherwise its F1 is not defined (left empty)
+            score = f1_dice_from_counts(*counts) if present else None
+            tp, fp, fn = (int(c) for c in counts)
+            scores.update({f"f1_{name}": score, f"dice_{name}": score, f"tp_{name}": tp, f"fp_{name}": fp})
+            scores[f"fn_{name}"] = fn
+        tp, fp, fn = (int(c) for c in total)
+        score = f1_dice_from_counts(tp, fp, fn)
+        return {"f1": score, "dice": score, "tp": tp, "fp": fp, "fn": fn, **scores}
+
+    def _class_map(self, data: Any, name: str, image_id: str) -> np.ndarray:
+        """The (spatial) class-index map of a channel-first tensor: argmax of C > 1 channels, or the values of one."""
+        array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
+        if array.ndim < 3:
+            raise ValueError(
+                f"'{name}' of '{image_id}' must be channel-first (C, H, W) or (C, H, W, D), found shape {array.shape}."
+            )
+        if array.shape[0] > 1:
+            return np.argmax(array, axis=0)
+        allowed = [0, *self.class_names]
+        if array.size and not np.isin(array, allowed).all():
+            found = np.unique(array)[:8].tolist()
+            raise ValueError(f"'{name}' of '{image_id}' must hold class indices {allowed}, found values {found}.")
+        return array[0].astype(np.int64)
+
     def _foreground(self, data: Any, name: str, image_id: str) -> np.ndarray:
         """The (spatial) binary foreground of a channel-first tensor, as described in the class docstring."""
         array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
@@ -265,7 +356,10 @@ class SegmentationReportWriter:
         return array.astype(bool)
 
     @staticmethod
-    def _overlay(image: Any, pred: np.ndarray, label: np.ndarray, image_id: str) -> np.ndarray:
+    def _overlay_slice(
+        image: Any, pred: np.ndarray, label: np.ndarray, image_id: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(picture (H, W) or (H, W, C), pred, label)`` of a 2D image, or of a volume's busiest slice."""
         array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
         if array.ndim != pred.ndim + 1 or array.shape[1:] != pred.shape:
             raise ValueError(
@@ -273,12 +367,22 @@ class SegmentationReportWriter:
                 f"{array.shape}."
             )
         if pred.ndim == 3:  # a volume: show the slice (last axis) with the most foreground
-            k = int(np.argmax((pred | label).sum(axis=(0, 1))))
+            k = int(np.argmax(((pred > 0) | (label > 0)).sum(axis=(0, 1))))
             array, pred, label = array[..., k], pred[..., k], label[..., k]
         elif pred.ndim != 2:
             raise ValueError(f"overlays need 2D or 3D images; '{image_id}' has {pred.ndim} spatial dimensions.")
         picture = np.moveaxis(array, 0, -1)
-        return overlay_errors(picture[..., 0] if picture.shape[-1] == 1 else picture, pred, label)
+        return (picture[..., 0] if picture.shape[-1] == 1 else picture), pred, label
+
+    def _overlay(self, image: Any, pred: np.ndarray, label: np.ndarray, image_id: str) -> np.ndarray:
+        return overlay_errors(*self._overlay_slice(image, pred, label, image_id))
+
+    def _class_overlay(self, image: Any, pred: np.ndarray, label: np.ndarray, image_id: str) -> np.ndarray:
+        """Three panels: the image, the label's classes and the prediction's classes, with a legend."""
+        picture, pred, label = self._overlay_slice(image, pred, label, image_id)
+        background = np.zeros(pred.shape, dtype=np.int64)
+        panels = [overlay_classes(picture, m) for m in (background, label, pred)]
+        return compose_panels(panels, ["image", "label", "prediction"], class_legend(self.class_names))
 
     def write(self, engine: Engine | None = None) -> None:
         """Write ``metrics.csv``, ``summary.json`` and the overlays (rank 0 only, with all ranks' rows)."""
@@ -290,6 +394,9 @@ class SegmentationReportWriter:
             return
         self._check_existing()
         summary = summarize_scores(rows, self.metadata_fields)
+        if self.class_names is not None:
+            summary["f1_definition"] = MULTI_CLASS_F1
+            summary["per_class"] = {name: self._class_summary(rows, name) for name in self.class_names.values()}
         if self.overwrite:
             # a replaced report without its summary reads as incomplete until the new summary lands
             self.summary_path.unlink(missing_ok=True)
@@ -299,10 +406,21 @@ class SegmentationReportWriter:
                     stale.unlink()
         for name, overlay in self._overlays:
             write_image(self.overlay_dir / name, overlay, overwrite=self.overwrite)
-        header = ["image", *self.metadata_fields, *SCORE_COLUMNS]
+        header = ["image", *self.metadata_fields, *self.score_columns]
         with atomic_path(self.metrics_path, self.overwrite) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(header)
             writer.writerows([[row[k] for k in header] for row in rows])
         # last: a summary.json is the sign of a complete report
         write_json(self.summary_path, summary, overwrite=self.overwrite)
+
+    def _class_summary(self, rows: Sequence[Mapping[str, Any]], name: str) -> dict[str, Any]:
+        """:func:`summarize_scores` of one class over the rows where it is present (``n == 0``: nowhere)."""
+        present = [
+            {**{f: r[f] for f in self.metadata_fields}, **{k: r[f"{k}_{name}"] for k in ("f1", "tp", "fp", "fn")}}
+            for r in rows
+            if r[f"f1_{name}"] is not None
+        ]
+        if not present:
+            return {"n": 0, "mean_f1": None, "pooled_f1": None, "per_group": {}}
+        return summarize_scores(present, self.metadata_fields)
