@@ -141,7 +141,8 @@ def render_report(
         if evaluation == "swap":
             lines += [
                 "Every test sample given each other value of the swapped field, its label unchanged: a network that "
-                "follows its metadata should score near zero here (the paper's swapped-metadata test).",
+                "follows its metadata should score near zero here (the paper's swapped-metadata test). Groups are by "
+                "the value given to the network; `swapped_from` groups by the true one.",
                 "",
             ]
         base_runs = [r for r in results if r.variant == baseline and r.evaluation == "true"]

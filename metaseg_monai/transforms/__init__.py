@@ -1,5 +1,6 @@
 """Transforms for metadata-conditioned segmentation."""
 
+from metaseg_monai.transforms.heads import RouteByTaskd, SelectHeadd, task_of
 from metaseg_monai.transforms.metadata import (
     ENCODE_MODES,
     SWAPPED_FIELD_KEY,
@@ -30,6 +31,8 @@ __all__ = [
     "EncodeMetadatad",
     "MetadataSpec",
     "PolygonizeMaskd",
+    "RouteByTaskd",
+    "SelectHeadd",
     "VolumeSliceDataset",
     "count_polygon_vertices",
     "iter_volume_slices",
@@ -39,5 +42,6 @@ __all__ = [
     "stack_slices",
     "swap_metadata",
     "take_slices",
+    "task_of",
     "volume_slices_datalist",
 ]
