@@ -308,3 +308,30 @@ def test_styled_copy_errors_name_the_row(small, tmp_path):
     assert not (tmp_path / "out" / "metadata.csv").exists()  # the table is written last
     with pytest.raises(ValueError, match="unknown split 'training' to restyle"):
         write_styled_copy(small, tmp_path / "out2", split="training")
+
+
+def test_inference_datalist_from_a_table_or_a_folder(cell_lines, tmp_path):
+    from metaseg_monai.data import load_inference_datalist
+
+    rows = load_inference_datalist(cell_lines, metadata_columns=["cell_line"], split="test")
+    assert rows and all(set(r) == {"image", "cell_line"} for r in rows)
+    assert all(Path(r["image"]).is_file() for r in rows)
+    # a table without labels or splits is enough for inference
+    (tmp_path / "t").mkdir()
+    image = sorted((cell_lines / "images").iterdir())[0]
+    (tmp_path / "t" / "metadata.csv").write_text(f"image,cell_line\n{image},HeLa\n")
+    assert load_inference_datalist(tmp_path / "t") == [{"image": str(image), "cell_line": "HeLa"}]
+    with pytest.raises(ValueError, match="no 'split' column"):
+        load_inference_datalist(tmp_path / "t", split="test")
+    # a folder of images, all with the metadata given, in natural order
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for name in ("img10.tif", "img2.tif", "notes.txt"):
+        (folder / name).write_bytes(image.read_bytes())
+    listed = load_inference_datalist(folder, {"cell_line": "MDCK"})
+    assert [Path(r["image"]).name for r in listed] == ["img2.tif", "img10.tif"]
+    assert all(r["cell_line"] == "MDCK" for r in listed)
+    with pytest.raises(ValueError, match="give one or the other"):
+        load_inference_datalist(folder, {"cell_line": "MDCK"}, split="test")
+    with pytest.raises(FileNotFoundError, match="--cell_line"):
+        load_inference_datalist(folder)  # no table and no metadata

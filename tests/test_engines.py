@@ -324,3 +324,14 @@ def test_interrupted_save_leaves_no_partial_checkpoint(tmp_path, monkeypatch):
     trainer2, *_ = _make_run(tmp_path, 2, init_seed=0)
     trainer2.run()
     assert trainer2.state.epoch == 2 and trainer2.state.iteration == 2 * STEPS
+
+
+def test_check_output_dir_refuses_the_input_folder_and_inside_it(tmp_path):
+    from metaseg_monai.engines import check_output_dir
+
+    data = tmp_path / "data"
+    data.mkdir()
+    assert check_output_dir(tmp_path / "out", data) == str(tmp_path / "out")
+    for bad in (data, data / "masks", tmp_path / "data" / ".." / "data"):
+        with pytest.raises(ValueError, match="lies inside, the input folder"):
+            check_output_dir(bad, data)

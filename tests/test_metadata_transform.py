@@ -232,7 +232,7 @@ def test_missing_field_is_an_error_even_inside_transform():
 
 
 def test_transform_constructor_errors():
-    with pytest.raises(ValueError, match=err("mode must be one of ['true', 'dummy']", "'fake'")):
+    with pytest.raises(ValueError, match=err("mode must be one of ['true', 'dummy', 'swap']", "'fake'")):
         EncodeMetadatad(FIELDS, mode="fake")
     with pytest.raises(ValueError, match=err("output_key 'cell_line'", "clashes")):
         EncodeMetadatad(FIELDS, output_key="cell_line")
@@ -285,3 +285,27 @@ def test_bundle_config_instantiation():
     xform = ConfigParser(config).get_parsed_content("xform")
     assert isinstance(xform, EncodeMetadatad) and xform.spec.num_features == 4
     torch.testing.assert_close(xform(sample())["metadata"], torch.tensor([0.0, 1.0, 0.0, 1.5]))
+
+
+def test_swap_metadata_gives_every_other_category_and_keeps_the_label():
+    from metaseg_monai.transforms import SWAPPED_FIELD_KEY, SWAPPED_KEY, swap_metadata
+
+    spec = [
+        {"name": "mask_type", "type": "categorical", "categories": ["nuclei", "anomaly", "debris"]},
+        {"name": "size", "type": "continuous", "mean": 0.0, "std": 1.0},
+    ]
+    items = [{"image": "a.png", "label": "a_n.png", "mask_type": "nuclei", "size": 1.0}]
+    swapped = swap_metadata(items, spec, fields=["mask_type"])
+    assert [s["mask_type"] for s in swapped] == ["anomaly", "debris"]
+    assert all(s["label"] == "a_n.png" and s[SWAPPED_KEY] == "nuclei" for s in swapped)
+    assert all(s[SWAPPED_FIELD_KEY] == "mask_type" for s in swapped)
+    assert items[0]["mask_type"] == "nuclei"  # the input is not modified
+    encoded = EncodeMetadatad(spec, mode="swap")(swapped[0])["metadata"]
+    assert encoded[:3].tolist() == [0.0, 1.0, 0.0]
+    with pytest.raises(ValueError, match="continuous"):
+        swap_metadata(items, spec)  # the continuous field cannot be swapped
+    with pytest.raises(ValueError, match=r"a\.png.*mask_type"):
+        swap_metadata([{"image": "a.png", "mask_type": "cells", "size": 1.0}], spec, fields=["mask_type"])
+    # swap mode refuses a sample that was not swapped: it would be evaluated with its true metadata
+    with pytest.raises(ValueError, match=r"a\.png.*swap_metadata"):
+        EncodeMetadatad(spec, mode="swap")(items[0])

@@ -36,8 +36,8 @@ DEMO_EXPERIMENTS = (
     DemoExperiment(
         bundle="nuclei_anomaly_segmentation",
         sample_kind="nuclei-anomaly",
-        sample_options={"images_per_line": 4, "size": 64, "anomaly_fraction": 1.0},
-        variants="none,sme,sme:dummy",
+        sample_options={"images_per_line": 4, "size": 96, "anomaly_fraction": 1.0},
+        variants="none,sme,film,sme:dummy,two_heads",
         epochs=60,
         overrides=_SHORT_RUN,
     ),
