@@ -43,3 +43,43 @@ def bundle_workflow(bundle: str | Path, config: str | list[str], workflow_type: 
         bundle_root=str(root),
         **override,
     )
+
+
+def check_export_round_trip(bundle: Path, checkpoint: Path, metadata, features, tmp_path: Path) -> None:
+    """The zoo's checks a metadata network can pass: ``verify_net_in_out`` (with the metadata as an extra forward
+    argument; the command line cannot give one) and ``ckpt_export`` to TorchScript, whose output must equal the
+    eager network's on the same input."""
+    import torch
+    from monai.bundle import ConfigParser, ckpt_export, verify_net_in_out
+
+    requires_regular_package()
+    config = str(bundle / "configs" / "inference.json")
+    meta = str(bundle / "configs" / "metadata.json")
+    verify_net_in_out(
+        net_id="network_def",
+        meta_file=meta,
+        config_file=config,
+        device="cpu",
+        n=2,
+        extra_forward_args={"metadata": metadata},
+    )
+    ts = tmp_path / "model.ts"
+    ckpt_export(
+        net_id="network_def",
+        filepath=str(ts),
+        ckpt_file=str(checkpoint),
+        meta_file=meta,
+        config_file=config,
+        bundle_root=str(bundle),
+        features=features,
+    )
+    scripted = torch.jit.load(str(ts))
+    parser = ConfigParser()
+    parser.read_config(config)
+    parser.update({"bundle_root": str(bundle), "features": features})
+    net = parser.get_parsed_content("network_def")
+    net.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+    net.eval()
+    x = torch.rand(1, 1, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(x, metadata), net(x, metadata))

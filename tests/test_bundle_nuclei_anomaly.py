@@ -12,8 +12,13 @@ import numpy as np
 import pytest
 import tifffile
 import torch
-from bundle_support import BUNDLES, IGNORE_DEPRECATED_PACKAGES, bundle_workflow, requires_regular_package
-from monai.bundle import ConfigParser, ckpt_export, verify_net_in_out
+from bundle_support import (
+    BUNDLES,
+    IGNORE_DEPRECATED_PACKAGES,
+    bundle_workflow,
+    check_export_round_trip,
+    requires_regular_package,
+)
 from PIL import Image
 
 from metaseg_monai.data import load_table_dataset
@@ -276,38 +281,8 @@ def test_configs_agree_with_metadata():
 
 
 def test_verify_net_in_out_and_export(trained, tmp_path):
-    requires_regular_package()
-    config = str(CONFIGS / "inference.json")
     metadata = torch.tensor([[0.0, 1.0]])
-    # the network needs its metadata input too: the zoo's shape check alone (image only) cannot call it
-    verify_net_in_out(
-        net_id="network_def",
-        meta_file=META,
-        config_file=config,
-        device="cpu",
-        n=2,
-        extra_forward_args={"metadata": metadata},
-    )
-    ts = tmp_path / "model.ts"
-    ckpt_export(
-        net_id="network_def",
-        filepath=str(ts),
-        ckpt_file=str(trained / "models" / "model.pt"),
-        meta_file=META,
-        config_file=config,
-        bundle_root=str(BUNDLE),
-        features=TINY["features"],
-    )
-    scripted = torch.jit.load(str(ts))
-    parser = ConfigParser()
-    parser.read_config(config)
-    parser.update({"bundle_root": str(BUNDLE), "features": TINY["features"]})
-    net = parser.get_parsed_content("network_def")
-    net.load_state_dict(torch.load(trained / "models" / "model.pt", map_location="cpu", weights_only=True))
-    net.eval()
-    x = torch.rand(1, 1, 64, 64)
-    with torch.no_grad():
-        torch.testing.assert_close(scripted(x, metadata), net(x, metadata))
+    check_export_round_trip(BUNDLE, trained / "models" / "model.pt", metadata, TINY["features"], tmp_path)
 
 
 def test_shipped_weights_segment_each_mask_type(dataset, test_rows, tmp_path):
