@@ -118,3 +118,30 @@ def test_compare_runs_the_bundle_and_resumes(cell_lines, tmp_path):
         run_comparison(BUNDLES / "cell_lines_nuclei_segmentation", cell_lines, out, **{**kwargs, "epochs": 2})
     with pytest.raises(ValueError, match="set by the comparison itself"):
         run_comparison(BUNDLES / "cell_lines_nuclei_segmentation", cell_lines, tmp_path / "x", overrides={"seed": 3})
+
+
+def test_compare_on_a_continuous_field_draws_the_size_sweep(tmp_path):
+    """KiTS: no swap (the size is continuous), and the report shows Fig. 2A for the first metadata-reading arm."""
+    from PIL import Image
+
+    from metaseg_monai.data.generate_ct import generate_kits21
+
+    requires_regular_package()
+    data = generate_kits21(tmp_path / "kits21", num_cases=6, shape=(20, 64, 64), spacing=(12.5, 4.0, 4.0))
+    out = tmp_path / "cmp"
+    run_comparison(
+        BUNDLES / "kits21_tumor_size_segmentation",
+        data,
+        out,
+        variants="none,sme",
+        seeds=1,
+        epochs=1,
+        overrides={"features": [8, 8, 8], "batch_size": 8},
+        say=lambda text: None,
+    )
+    figure = out / "sweep_radiographic_size_sme.png"
+    assert figure.is_file()
+    width, height = Image.open(figure).size
+    assert width > 6 * 64 and height >= 64  # the image and six swept values side by side
+    report = (out / "report.md").read_text()
+    assert f"]({figure.name})" in report and "## Swapped metadata" not in report
