@@ -145,3 +145,14 @@ def test_compare_on_a_continuous_field_draws_the_size_sweep(tmp_path):
     assert width > 6 * 64 and height >= 64  # the image and six swept values side by side
     report = (out / "report.md").read_text()
     assert f"]({figure.name})" in report and "## Swapped metadata" not in report
+
+
+def test_cli_reports_a_bad_bundle_as_an_error_message(tmp_path):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "metaseg_monai.cli", "compare", "no_such_bundle"]
+    command += ["--dataset_dir", str(tmp_path), "--out", str(tmp_path / "o")]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "metaseg: error: bundle 'no_such_bundle' not found" in result.stderr and "Traceback" not in result.stderr
