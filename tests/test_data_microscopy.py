@@ -333,5 +333,5 @@ def test_inference_datalist_from_a_table_or_a_folder(cell_lines, tmp_path):
     assert all(r["cell_line"] == "MDCK" for r in listed)
     with pytest.raises(ValueError, match="give one or the other"):
         load_inference_datalist(folder, {"cell_line": "MDCK"}, split="test")
-    with pytest.raises(FileNotFoundError, match="--cell_line"):
+    with pytest.raises(FileNotFoundError, match="given on the command line"):
         load_inference_datalist(folder)  # no table and no metadata

@@ -75,7 +75,7 @@ def load_table_dataset(
     if not table_path.is_file():
         raise FileNotFoundError(
             f"table '{table_path}' not found; a table dataset needs '{table}' in '{root}' (for inference, the metadata "
-            "can instead be given for every image of a folder, e.g. --cell_line HeLa)."
+            "can instead be given on the command line for every image of a folder)."
         )
     if split is not None and split not in SPLITS:
         raise ValueError(f"unknown split {split!r} requested for '{table_path}'; expected None or one of {SPLITS}.")
