@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from metaseg_monai.data import generate_ct
 from metaseg_monai.data.decathlon import decathlon_labels, load_decathlon
 from metaseg_monai.data.generate_ct import generate_kits19, generate_kits21, generate_msd_liver, generate_msd_spleen
 from metaseg_monai.data.io import write_nifti
@@ -120,6 +121,57 @@ def test_generators_are_deterministic_per_seed(tmp_path):
     assert not np.array_equal(_array(a / "case_00001/imaging.nii.gz"), _array(c / "case_00001/imaging.nii.gz"))
     with pytest.raises(FileExistsError, match="not empty"):
         generate_kits21(a, seed=3, num_cases=1, **SMALL)
+
+
+@pytest.mark.parametrize("margin", ["soft", "sharp"])
+def test_kits_lesion_margin_decides_whether_the_image_shows_the_labelled_extent(tmp_path, monkeypatch, margin):
+    """Same seed, only the labelled diameters changed (a narrower range drawn from the same random numbers)."""
+    shape, spacing = (32, 96, 96), (12.5, 4.0, 4.0)  # the bundle's sample-data geometry
+    small = generate_kits21(tmp_path / "small", seed=5, num_cases=3, shape=shape, spacing=spacing, lesion_margin=margin)
+    monkeypatch.setattr(generate_ct, "LESION_DIAMETER_FRACTION", (0.2, 0.25))  # the same draws give larger lesions
+    large = generate_kits21(tmp_path / "large", seed=5, num_cases=3, shape=shape, spacing=spacing, lesion_margin=margin)
+    sizes_small = [r["radiographic_size"] for r in json.loads((small / "kits.json").read_text())]
+    sizes_large = [r["radiographic_size"] for r in json.loads((large / "kits.json").read_text())]
+    voxel_mm3 = float(np.prod(spacing))
+    for case, size_small, size_large in zip(
+        ("case_00000", "case_00001", "case_00002"), sizes_small, sizes_large, strict=True
+    ):
+        assert size_large > size_small
+        lesions = []
+        for root, size in ((small, size_small), (large, size_large)):
+            label = _array(root / case / "aggregated_MAJ_seg.nii.gz")
+            lesions.append(int(np.isin(label, (2, 3)).sum()))
+            # the label stays truthful to kits.json: its sphere-equivalent diameter is the recorded size
+            assert (6 * lesions[-1] * voxel_mm3 / np.pi) ** (1 / 3) / 10 == pytest.approx(size, rel=0.15)
+        assert lesions[1] > lesions[0]
+        images = [_array(root / case / "imaging.nii.gz") for root in (small, large)]
+        if margin == "soft":  # the image shows where the lesion is, not its labelled extent: identical pictures
+            np.testing.assert_array_equal(images[0], images[1])
+        else:  # the labelled sphere is painted: the larger lesion changes the picture
+            assert (images[0] != images[1]).sum() > 0.5 * (lesions[1] - lesions[0])
+
+
+def test_kits_soft_lesion_is_visible_beyond_its_label_and_bad_margin_fails(tmp_path):
+    rng = np.random.default_rng(0)
+    shape, spacing = (32, 96, 96), (12.5, 4.0, 4.0)
+    labelled, visible = [], []
+    for _ in range(12):
+        image, label, info = generate_ct._render_case(rng, shape, spacing, "kits21", "cyst", "soft")
+        labelled.append(info["diameter_mm"])
+        visible.append(info["visible_diameter_mm"])
+        # a cyst (10 HU) in contrast-enhanced kidney (150 HU): it darkens the kidney just outside its label too
+        lesion = label == 3
+        ring = np.zeros_like(lesion)
+        for axis in (1, 2):
+            for step in (-1, 1):
+                ring |= np.roll(lesion, step, axis=axis)
+        ring &= label == 1
+        assert lesion.any() and ring.any() and image[ring].mean() < 130
+    assert all(v > d for v, d in zip(visible, labelled, strict=True))  # the visible blob always encloses the label
+    assert abs(np.corrcoef(labelled, visible)[0, 1]) < 0.6  # drawn independently
+    with pytest.raises(ValueError, match=r"lesion_margin must be one of \('soft', 'sharp'\), got 'blurry'"):
+        generate_kits21(tmp_path / "bad", num_cases=1, **SMALL, lesion_margin="blurry")
+    assert not (tmp_path / "bad").exists()
 
 
 def test_kits_reader_selects_cases_and_ignores_other_folders(kits21, tmp_path):

@@ -7,6 +7,13 @@ cancers (~50 HU), and Gaussian noise. The anatomy scales with the field of view,
 case and a 512x512 benchmark case. The lesion diameter is drawn per case and is what ``kits.json`` records in cm, so
 the recorded size is truly informative about the lesion's label volume.
 
+The KiTS generators draw the kidney lesion with ``lesion_margin``: ``"soft"`` (the default) blends it into the
+surrounding tissue with a weight that falls linearly from 1 at its centre to 0 at a *visible* radius drawn
+independently of the labelled one (always beyond it), so the image shows where the lesion is but not where its
+labelled boundary lies: only the recorded ``radiographic_size`` tells the extent, which is what makes a
+size-conditioned network beat its metadata-free twin. ``"sharp"`` paints the labelled sphere with the lesion's HU
+(the extent is plainly visible; the size adds nothing a network cannot read from the image).
+
 Layouts written (each generator returns the root that the matching reader takes):
 
 - :func:`generate_kits21`: ``root/case_XXXXX/{imaging.nii.gz, aggregated_MAJ_seg.nii.gz}`` and ``root/kits.json``;
@@ -31,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from metaseg_monai.data.io import atomic_path, write_json, write_nifti, writes_dataset
-from metaseg_monai.data.phantoms import ellipsoid_mask
+from metaseg_monai.data.phantoms import ellipsoid_distance, ellipsoid_mask
 
 __all__ = ["generate_kits19", "generate_kits21", "generate_msd_liver", "generate_msd_spleen"]
 
@@ -40,6 +47,9 @@ NOISE_HU = 12.0
 # lesion diameter range as a fraction of the smallest physical extent of the volume (FOV-relative, so a 400 mm FOV
 # gives 3.2-10 cm lesions, the common KiTS range, and a 64 mm test FOV gives 5-16 mm ones that are still visible)
 LESION_DIAMETER_FRACTION = (0.08, 0.25)
+# "soft" margin: the visible radius, as a multiple of the largest labelled radius (so it always encloses the label)
+VISIBLE_RADIUS_FACTOR = (1.0, 1.3)
+LESION_MARGINS = ("soft", "sharp")
 TUMOR_SUBTYPES = ("clear_cell_rcc", "papillary", "chromophobe")
 _MSD_TASKS = {
     "spleen": {"task": "Task09_Spleen", "name": "Spleen", "labels": {"0": "background", "1": "spleen"}},
@@ -57,6 +67,8 @@ class _Part:
     radii: tuple[float | None, float, float]  # (z, y, x) mm
     hu: float
     texture: float = 0.0  # amplitude of a smooth intensity pattern (heterogeneous tumour)
+    # soft margin: blended in with weight 1 - d / visible_radius (mm) out to visible_radius; labelled where d <= radii
+    visible_radius: float | None = None
 
 
 def _draw_anatomy(rng: np.random.Generator, extent: np.ndarray) -> list[_Part]:
@@ -89,13 +101,33 @@ def _draw_anatomy(rng: np.random.Generator, extent: np.ndarray) -> list[_Part]:
     return parts
 
 
-def _lesion(rng: np.random.Generator, organ: _Part, diameter: float, hu: float, texture: float, name: str) -> _Part:
+def _lesion(
+    rng: np.random.Generator,
+    organ: _Part,
+    diameter: float,
+    hu: float,
+    texture: float,
+    name: str,
+    visible_radius: float | None = None,
+) -> _Part:
     """A sphere of ``diameter`` mm centred inside ``organ``, away from its centre (lesions bulge from the organ)."""
     direction = rng.normal(size=3)
     direction /= np.linalg.norm(direction)
     offset = 0.5 * np.asarray(organ.radii, float) * direction
     centre = tuple(float(c) for c in np.asarray(organ.centre) + offset)
-    return _Part(name, centre, (diameter / 2,) * 3, hu, texture)
+    return _Part(name, centre, (diameter / 2,) * 3, hu, texture, visible_radius)
+
+
+def _texture(rng: np.random.Generator, box: tuple[slice, ...], spacing: np.ndarray, radius: float) -> np.ndarray:
+    """A smooth (z, y, x) pattern in [-1, 1] over ``box``, of a wavelength about ``radius`` mm."""
+    coords = [(np.arange(b.start, b.stop) + 0.5) * s for b, s in zip(box, spacing, strict=True)]  # mm
+    freq = rng.uniform(0.6, 1.4, size=3) * 2 * np.pi / max(radius, 1e-3)
+    phase = rng.uniform(0, 2 * np.pi, size=3)
+    return (
+        np.sin(freq[0] * coords[0] + phase[0])[:, None, None]
+        * np.sin(freq[1] * coords[1] + phase[1])[None, :, None]
+        * np.sin(freq[2] * coords[2] + phase[2])[None, None, :]
+    )
 
 
 def _paint(
@@ -108,6 +140,16 @@ def _paint(
 ) -> None:
     """Paint ``part`` into the (z, y, x) arrays inside its bounding box only (fast on 512x512x600 volumes)."""
     # voxel i's centre lies at (i + 0.5) * spacing mm; the phantom primitives put it at i * spacing
+    if part.visible_radius is not None:  # soft margin: blend out to the visible radius, label the sphere only
+        reach = part.visible_radius
+        box, distance = ellipsoid_distance(image.shape, np.asarray(part.centre) - spacing / 2, (reach,) * 3, spacing)
+        d_mm = np.sqrt(distance) * reach
+        weight = np.clip(1.0 - d_mm / reach, 0.0, 1.0).astype(np.float32)
+        # texture wavelength from the visible radius too: nothing in the image may scale with the labelled one
+        hu = part.hu + (part.texture * _texture(rng, box, spacing, reach) if part.texture else 0.0)
+        image[box] = image[box] * (1 - weight) + hu * weight
+        label[box][d_mm <= part.radii[1]] = value
+        return
     box, inside = ellipsoid_mask(image.shape, np.asarray(part.centre) - spacing / 2, part.radii, spacing)
     image_box, label_box = image[box], label[box]  # views: painted in place, no full-volume temporaries
     if part.radii[0] is None:  # cylinder: the same in-plane mask on every slice
@@ -115,15 +157,7 @@ def _paint(
         label_box[:, inside[0]] = value
         return
     if part.texture:
-        coords = [(np.arange(b.start, b.stop) + 0.5) * s for b, s in zip(box, spacing, strict=True)]  # mm
-        freq = rng.uniform(0.6, 1.4, size=3) * 2 * np.pi / max(part.radii[1], 1e-3)
-        phase = rng.uniform(0, 2 * np.pi, size=3)
-        pattern = (
-            np.sin(freq[0] * coords[0] + phase[0])[:, None, None]
-            * np.sin(freq[1] * coords[1] + phase[1])[None, :, None]
-            * np.sin(freq[2] * coords[2] + phase[2])[None, None, :]
-        )
-        image_box[inside] = (part.hu + part.texture * pattern)[inside]
+        image_box[inside] = (part.hu + part.texture * _texture(rng, box, spacing, part.radii[1]))[inside]
     else:
         image_box[inside] = part.hu
     label_box[inside] = value
@@ -135,11 +169,13 @@ def _render_case(
     spacing_zyx: Sequence[float],
     dataset: str,
     lesion: str | None = None,
+    lesion_margin: str = "sharp",
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """The one phantom builder: ``(image int16 (z, y, x), label uint8 (z, y, x), info)`` for ``dataset``.
 
-    ``dataset`` is ``"kits21"``/``"kits19"`` (a kidney ``lesion``, "tumor" or "cyst"), ``"spleen"`` or ``"liver"``
-    (1-3 cancers). ``info`` holds ``lesion`` ("tumor"/"cyst"/None) and its ``diameter_mm``.
+    ``dataset`` is ``"kits21"``/``"kits19"`` (a kidney ``lesion``, "tumor" or "cyst", drawn with ``lesion_margin``,
+    see the module docstring), ``"spleen"`` or ``"liver"`` (1-3 cancers). ``info`` holds ``lesion``
+    ("tumor"/"cyst"/None), its labelled ``diameter_mm`` and ``visible_diameter_mm`` (the same when sharp).
     """
     shape = tuple(int(s) for s in shape_zyx)
     spacing = np.asarray(spacing_zyx, float)
@@ -151,16 +187,23 @@ def _render_case(
         "spleen": {"spleen": 1},
         "liver": {"liver": 1},
     }[dataset]
-    info: dict = {"lesion": None, "diameter_mm": None}
+    info: dict = {"lesion": None, "diameter_mm": None, "visible_diameter_mm": None}
     low, high = LESION_DIAMETER_FRACTION
     if dataset in ("kits21", "kits19"):
         kind = lesion or "tumor"
         diameter = float(rng.uniform(low, high) * extent.min())
         kidney = parts[-1 - int(rng.integers(2))]
         hu, texture, value = (80.0, 20.0, 2) if kind == "tumor" else (10.0, 0.0, 3)
-        parts.append(_lesion(rng, kidney, diameter, hu, texture, kind))
+        visible = None
+        if lesion_margin == "soft":  # independent of the labelled diameter, and beyond the largest one
+            visible = float(rng.uniform(*VISIBLE_RADIUS_FACTOR) * high / 2 * extent.min())
+        parts.append(_lesion(rng, kidney, diameter, hu, texture, kind, visible))
         labelled[kind] = value
-        info = {"lesion": kind, "diameter_mm": diameter}
+        info = {
+            "lesion": kind,
+            "diameter_mm": diameter,
+            "visible_diameter_mm": diameter if visible is None else 2 * visible,
+        }
     elif dataset == "liver":
         for i in range(int(rng.integers(1, 4))):
             diameter = float(rng.uniform(low, high / 2) * extent.min())
@@ -199,8 +242,11 @@ def _generate_kits(
     shape: Sequence[int],
     spacing: Sequence[float],
     version: str,
+    lesion_margin: str,
 ) -> Path:
     _check_sizes(num_cases, shape, spacing)
+    if lesion_margin not in LESION_MARGINS:
+        raise ValueError(f"lesion_margin must be one of {LESION_MARGINS}, got {lesion_margin!r}.")
     root = Path(out_dir)
     rng = np.random.default_rng(seed)
     label_file = "aggregated_MAJ_seg.nii.gz" if version == "kits21" else "segmentation.nii.gz"
@@ -212,7 +258,7 @@ def _generate_kits(
     records = []
     for index in range(num_cases):
         case_id = f"case_{index:05d}"
-        image, label, info = _render_case(rng, shape, spacing, version, lesions[index])
+        image, label, info = _render_case(rng, shape, spacing, version, lesions[index], lesion_margin)
         write_nifti(root / case_id / "imaging.nii.gz", image, affine)
         write_nifti(root / case_id / label_file, label, affine)
         size_cm = round(info["diameter_mm"] / 10, 1)
@@ -242,11 +288,12 @@ def generate_kits21(
     num_cases: int = 6,
     shape: Sequence[int] = (48, 64, 64),
     spacing: Sequence[float] = (3.0, 1.0, 1.0),
+    lesion_margin: str = "soft",
 ) -> Path:
     """Write a KiTS21-layout dataset of ``num_cases`` phantoms; returns ``out_dir`` (the root ``load_kits21`` reads).
 
     Each case has two kidneys (label 1) and either a tumour (label 2, ~2/3 of the cases) or a cyst (label 3). The
-    lesion's drawn diameter is ``radiographic_size`` (cm) in ``kits.json``; ``pathologic_size`` differs by a few %.
+    lesion's labelled diameter is ``radiographic_size`` (cm) in ``kits.json``; ``pathologic_size`` differs by a few %.
 
     Args:
         out_dir: a new or empty folder.
@@ -254,8 +301,11 @@ def generate_kits21(
         num_cases: number of ``case_XXXXX`` folders.
         shape: array shape ``(num_slices, H, W)``.
         spacing: voxel size in mm, same order (slice thickness first).
+        lesion_margin: ``"soft"`` (default): the lesion fades out to a visible radius drawn independently of the
+            labelled one, so only ``radiographic_size`` tells the labelled extent; ``"sharp"``: the labelled sphere
+            is painted with the lesion's HU, its extent plainly visible (see the module docstring).
     """
-    return _generate_kits(out_dir, seed, num_cases, shape, spacing, "kits21")
+    return _generate_kits(out_dir, seed, num_cases, shape, spacing, "kits21", lesion_margin)
 
 
 @writes_dataset()
@@ -265,12 +315,13 @@ def generate_kits19(
     num_cases: int = 6,
     shape: Sequence[int] = (48, 64, 64),
     spacing: Sequence[float] = (3.0, 1.0, 1.0),
+    lesion_margin: str = "soft",
 ) -> Path:
     """Write a KiTS19-layout dataset (``segmentation.nii.gz``, labels 1 kidney, 2 tumour; every case a tumour).
 
     Arguments as :func:`generate_kits21`; ``kits.json`` also has ``captured_pixel_width``/``captured_slice_thickness``.
     """
-    return _generate_kits(out_dir, seed, num_cases, shape, spacing, "kits19")
+    return _generate_kits(out_dir, seed, num_cases, shape, spacing, "kits19", lesion_margin)
 
 
 def _write_apple_double(path: Path) -> None:
