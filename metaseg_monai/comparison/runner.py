@@ -91,6 +91,15 @@ def _log_to_file(path: Path) -> Iterator[None]:
             h.setLevel(level)
 
 
+@contextlib.contextmanager
+def _expected_warnings() -> Iterator[None]:
+    """Hide the warning every bundle config gives on purpose: metadata.json lists both package-version keys, one per
+    zoo schema, and MONAI 1.6 calls the older one deprecated."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Detected deprecated name 'optional_packages_version'")
+        yield
+
+
 def make_workflow(
     bundle_dir: str | Path,
     config_files: Sequence[str | Path],
@@ -143,9 +152,7 @@ def run_bundle_workflow(
     bundle_dir = Path(bundle_dir)
     files = [str(f) for f in config_files]
     try:
-        with warnings.catch_warnings():
-            # expected here: both package-version keys in metadata.json (one per zoo schema)
-            warnings.filterwarnings("ignore", message="Detected deprecated name 'optional_packages_version'")
+        with _expected_warnings():
             workflow = make_workflow(bundle_dir, files, overrides, workflow_type)
             workflow.initialize()
             # build what "run" uses (the engines) now, so that their handlers' loggers exist to be quieted
@@ -412,8 +419,9 @@ def sweep_figure(
 
     The evaluation config (``train.json`` + ``evaluate.json``) is parsed, not run: its ``network`` gets the run's
     ``models/model.pt``; the test sample shown is the one whose label holds the most classes (then the most
-    foreground), and the values are ``num_values`` evenly spaced from the smallest to the largest value of the field
-    in the test data. Uses :func:`~metaseg_monai.metrics.metadata_sweep.sweep_metadata` and
+    foreground), and the values are ``num_values`` evenly spaced over the field's range in the test data widened by
+    half its width on each side (not below 0 for a field that is never negative). Uses
+    :func:`~metaseg_monai.metrics.metadata_sweep.sweep_metadata` and
     :func:`~metaseg_monai.metrics.metadata_sweep.write_sweep_figure`.
     """
     import numpy as np
@@ -423,12 +431,15 @@ def sweep_figure(
 
     bundle_dir = Path(bundle_dir)
     configs = [str(bundle_dir / "configs" / n) for n in ("train.json", "evaluate.json")]
-    parser = make_workflow(bundle_dir, configs, overrides).parser
-    spec = parser.get_parsed_content("metadata_spec")
-    network = parser.get_parsed_content("network")
+    with _expected_warnings():
+        parser = make_workflow(bundle_dir, configs, overrides).parser
+        spec = parser.get_parsed_content("metadata_spec")
+        network = parser.get_parsed_content("network")
+        dataset = parser.get_parsed_content("validate#dataset")
+        observed = [float(item[field_name]) for item in parser.get_parsed_content("validate#datalist")]
+        class_names = parser.get_parsed_content("class_names") if "class_names" in parser else None
     state = torch.load(Path(overrides["output_dir"]) / "models" / "model.pt", map_location=device, weights_only=True)
     network.load_state_dict(state)
-    dataset = parser.get_parsed_content("validate#dataset")
     if len(dataset) == 0:
         raise ValueError(f"bundle '{bundle_dir.name}': the test data is empty, nothing to sweep.")
 
@@ -439,12 +450,13 @@ def sweep_figure(
     best = max(range(len(dataset)), key=lambda i: richness(dataset[i]))
     sample = dataset[best]
     field = next(f for f in spec.fields if f.name == field_name)
-    observed = [float(item[field_name]) for item in parser.get_parsed_content("validate#datalist")]
-    raw = np.linspace(min(observed), max(observed), num_values) if observed else np.linspace(-1, 1, num_values)
+    # the test data's range, widened by half on each side (not below 0 for a field that never is) to show the trend
+    low, high = min(observed), max(observed)
+    margin = (high - low) / 2 if high > low else max(abs(high), 1.0) / 2
+    raw = np.linspace(max(low - margin, 0.0) if low >= 0 else low - margin, high + margin, num_values)
     encoded = [float(field.encode(v, "sweep")[0]) for v in raw]
     index = spec.feature_names.index(field.feature_names[0])
     maps = sweep_metadata(network, sample["image"], sample["metadata"], index, encoded, device)
-    class_names = parser.get_parsed_content("class_names") if "class_names" in parser else None
     if isinstance(class_names, Mapping):
         class_names = {int(k): str(v) for k, v in class_names.items() if int(k) > 0}
     labels = [f"{field_name} {v:.2g}" for v in raw]
