@@ -83,3 +83,33 @@ def check_export_round_trip(bundle: Path, checkpoint: Path, metadata, features, 
     x = torch.rand(1, 1, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(scripted(x, metadata), net(x, metadata))
+
+
+def train_tiny(bundle: Path, dataset_dir: Path, out: Path, tiny: dict, epochs: int = 1) -> Path:
+    """Train a bundle for ``epochs`` with tiny overrides into ``out`` (checking the zoo's train properties)."""
+    requires_regular_package()
+    wf = bundle_workflow(
+        bundle, "train.json", "train", dataset_dir=str(dataset_dir), output_dir=str(out), epochs=epochs, **tiny
+    )
+    wf.initialize()
+    assert wf.check_properties() == []
+    wf.run()
+    wf.finalize()
+    return out
+
+
+def check_resume_continues(bundle: Path, dataset_dir: Path, trained: Path, out: Path, tiny: dict) -> None:
+    """A copy of a 1-epoch run, started again with ``epochs=2``, resumes at its checkpoint and runs one more epoch."""
+    import shutil
+
+    shutil.copytree(trained, out)
+    wf = bundle_workflow(
+        bundle, "train.json", "train", dataset_dir=str(dataset_dir), output_dir=str(out), epochs=2, **tiny
+    )
+    wf.initialize()
+    wf.run()
+    trainer = wf.parser.get_parsed_content("train#trainer")
+    resumer = wf.parser.get_parsed_content("train#handlers")[0]
+    assert resumer.resumed_from == out / "checkpoints" / "checkpoint_epoch=1.pt"
+    assert trainer.state.epoch == 2 and trainer.state.iteration == 2 * len(trainer.data_loader)
+    assert (out / "checkpoints" / "checkpoint_epoch=2.pt").is_file()

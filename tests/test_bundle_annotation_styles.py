@@ -16,6 +16,7 @@ from bundle_support import (
     IGNORE_DEPRECATED_PACKAGES,
     bundle_workflow,
     check_export_round_trip,
+    check_resume_continues,
     requires_regular_package,
 )
 from PIL import Image
@@ -73,16 +74,7 @@ def test_train_writes_checkpoints(trained):
 
 
 def test_resume_continues_from_checkpoint(dataset, trained, tmp_path):
-    out = tmp_path / "resume"
-    shutil.copytree(trained, out)
-    wf = _workflow("train.json", "train", dataset_dir=str(dataset), output_dir=str(out), epochs=2, **TINY)
-    wf.initialize()
-    wf.run()
-    trainer = wf.parser.get_parsed_content("train#trainer")
-    resumer = wf.parser.get_parsed_content("train#handlers")[0]
-    assert resumer.resumed_from == out / "checkpoints" / "checkpoint_epoch=1.pt"
-    assert trainer.state.epoch == 2 and trainer.state.iteration == 2 * len(trainer.data_loader)
-    assert (out / "checkpoints" / "checkpoint_epoch=2.pt").is_file()
+    check_resume_continues(BUNDLE, dataset, trained, tmp_path / "resume", TINY)
 
 
 def test_evaluate_as_accurate_writes_report(dataset, trained, tmp_path):

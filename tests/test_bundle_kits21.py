@@ -16,7 +16,9 @@ from bundle_support import (
     IGNORE_DEPRECATED_PACKAGES,
     bundle_workflow,
     check_export_round_trip,
+    check_resume_continues,
     requires_regular_package,
+    train_tiny,
 )
 from monai.bundle import ConfigParser
 
@@ -58,14 +60,7 @@ def test_case(dataset) -> str:
 @pytest.fixture(scope="module")
 def trained(dataset, tmp_path_factory) -> Path:
     """One epoch of training; returns its output_dir."""
-    requires_regular_package()
-    out = tmp_path_factory.mktemp("train_out")
-    wf = _workflow("train.json", "train", dataset_dir=str(dataset), output_dir=str(out), epochs=1, **TINY)
-    wf.initialize()
-    assert wf.check_properties() == []
-    wf.run()
-    wf.finalize()
-    return out
+    return train_tiny(BUNDLE, dataset, tmp_path_factory.mktemp("train_out"), TINY)
 
 
 def test_train_writes_checkpoints(trained):
@@ -92,16 +87,7 @@ def test_splits_never_share_a_case(dataset):
 
 
 def test_resume_continues_from_checkpoint(dataset, trained, tmp_path):
-    out = tmp_path / "resume"
-    shutil.copytree(trained, out)
-    wf = _workflow("train.json", "train", dataset_dir=str(dataset), output_dir=str(out), epochs=2, **TINY)
-    wf.initialize()
-    wf.run()
-    trainer = wf.parser.get_parsed_content("train#trainer")
-    resumer = wf.parser.get_parsed_content("train#handlers")[0]
-    assert resumer.resumed_from == out / "checkpoints" / "checkpoint_epoch=1.pt"
-    assert trainer.state.epoch == 2 and trainer.state.iteration == 2 * len(trainer.data_loader)
-    assert (out / "checkpoints" / "checkpoint_epoch=2.pt").is_file()
+    check_resume_continues(BUNDLE, dataset, trained, tmp_path / "resume", TINY)
 
 
 def test_evaluate_writes_multiclass_report(dataset, trained, test_case, tmp_path):

@@ -17,7 +17,9 @@ from bundle_support import (
     IGNORE_DEPRECATED_PACKAGES,
     bundle_workflow,
     check_export_round_trip,
+    check_resume_continues,
     requires_regular_package,
+    train_tiny,
 )
 from PIL import Image
 
@@ -65,14 +67,7 @@ def test_rows(dataset) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def trained(dataset, tmp_path_factory) -> Path:
     """One epoch of training; returns its output_dir."""
-    requires_regular_package()
-    out = tmp_path_factory.mktemp("train_out")
-    wf = _workflow("train.json", "train", dataset_dir=str(dataset), output_dir=str(out), epochs=1, **TINY)
-    wf.initialize()
-    assert wf.check_properties() == []
-    wf.run()
-    wf.finalize()
-    return out
+    return train_tiny(BUNDLE, dataset, tmp_path_factory.mktemp("train_out"), TINY)
 
 
 @pytest.fixture(scope="module")
@@ -107,16 +102,7 @@ def test_train_writes_checkpoints(trained):
 
 
 def test_resume_continues_from_checkpoint(dataset, trained, tmp_path):
-    out = tmp_path / "resume"
-    shutil.copytree(trained, out)
-    wf = _workflow("train.json", "train", dataset_dir=str(dataset), output_dir=str(out), epochs=2, **TINY)
-    wf.initialize()
-    wf.run()
-    trainer = wf.parser.get_parsed_content("train#trainer")
-    resumer = wf.parser.get_parsed_content("train#handlers")[0]
-    assert resumer.resumed_from == out / "checkpoints" / "checkpoint_epoch=1.pt"
-    assert trainer.state.epoch == 2 and trainer.state.iteration == 2 * len(trainer.data_loader)
-    assert (out / "checkpoints" / "checkpoint_epoch=2.pt").is_file()
+    check_resume_continues(BUNDLE, dataset, trained, tmp_path / "resume", TINY)
 
 
 def test_evaluate_writes_report_per_row(dataset, trained, test_rows, tmp_path):
