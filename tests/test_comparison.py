@@ -92,7 +92,7 @@ def test_compare_runs_the_bundle_and_resumes(cell_lines, tmp_path):
     requires_regular_package()
     out = tmp_path / "cmp"
     lines: list[str] = []
-    tiny = {"features": [8, 8, 8], "batch_size": 8}
+    tiny = {"features": [8, 8, 8], "batch_size": 8, "val_interval": 5}  # > epochs: validated once, at the end
     kwargs = dict(variants="none,sme", seeds=1, epochs=1, overrides=tiny, swap="yes", say=lines.append)
     result = run_comparison(BUNDLES / "cell_lines_nuclei_segmentation", cell_lines, out, **kwargs)
     assert (out / "runs" / "sme" / "seed0" / "models" / "model.pt").is_file()

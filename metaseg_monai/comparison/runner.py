@@ -294,6 +294,8 @@ def run_comparison(
     if swap not in ("auto", "yes", "no"):
         raise ValueError(f"swap must be 'auto', 'yes' or 'no', got {swap!r}.")
     extra = dict(overrides or {})
+    if int(extra.get("val_interval", 1)) > int(epochs):
+        extra["val_interval"] = int(epochs)  # validate at least once, at the end: the best checkpoint comes from it
     clash = sorted(set(extra) & set(RUNNER_IDS))
     if clash:
         raise ValueError(f"overrides {clash} are set by the comparison itself; use its own options instead.")
@@ -334,6 +336,11 @@ def run_comparison(
             say(f"{prefix}: training {epochs} epochs")
             progress = _epoch_progress(int(epochs), started, _indent(say))
             run_bundle_workflow(bundle_dir, configs, common, on_initialized=progress, log_file=log_file)
+            if not (run_dir / "models" / "model.pt").is_file():
+                raise BundleRunError(
+                    f"bundle '{bundle_dir.name}': training of {arm.name} seed {seed} wrote no best checkpoint "
+                    f"'{run_dir / 'models' / 'model.pt'}' (did any validation run? val_interval must be <= epochs)."
+                )
         mode = common.get("metadata_mode", "true")
         rows, summary = _evaluate(bundle_dir, configs, common, run_dir, mode, log_file)
         results.append(RunResult(arm.name, seed, "true", rows, summary, time.perf_counter() - started))
