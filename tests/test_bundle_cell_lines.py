@@ -214,3 +214,13 @@ def test_shipped_weights_fit_the_inference_config(dataset, tmp_path):
         truth = np.asarray(Image.open(dataset / "masks" / f"{line}_003.png")) > 0
         scores.append(2 * (pred & truth).sum() / max(1, pred.sum() + truth.sum()))
     assert np.mean(scores) > 0.8, scores  # trained on the same generator (larger images), about 0.94 here
+
+
+def test_val_interval_beyond_epochs_fails_before_training(dataset, tmp_path):
+    requires_regular_package()
+    out = tmp_path / "bad"
+    wf = _workflow("train.json", "train", dataset_dir=str(dataset), output_dir=str(out), epochs=2, val_interval=5)
+    with pytest.raises(RuntimeError) as err:
+        wf.initialize()
+    assert "val_interval=5 exceeds epochs=2" in repr(err.value.__cause__)
+    assert not out.exists()

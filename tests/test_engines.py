@@ -335,3 +335,13 @@ def test_check_output_dir_refuses_the_input_folder_and_inside_it(tmp_path):
     for bad in (data, data / "masks", tmp_path / "data" / ".." / "data"):
         with pytest.raises(ValueError, match="lies inside, the input folder"):
             check_output_dir(bad, data)
+
+
+def test_validation_schedule_must_validate_at_least_once():
+    from metaseg_monai.engines import check_validation_schedule
+
+    assert check_validation_schedule(10, 10) == 10
+    with pytest.raises(ValueError, match="val_interval=11 exceeds epochs=10"):
+        check_validation_schedule(10, 11)
+    with pytest.raises(ValueError, match=">= 1"):
+        check_validation_schedule(0, 1)

@@ -1,6 +1,11 @@
 """Training utilities for the bundles: the paper's LR schedule, resume after a kill, pre-flight checks."""
 
-from metaseg_monai.engines.preflight import check_choice, check_metadata_width, check_output_dir
+from metaseg_monai.engines.preflight import (
+    check_choice,
+    check_metadata_width,
+    check_output_dir,
+    check_validation_schedule,
+)
 from metaseg_monai.engines.resume import (
     DEFAULT_CHECKPOINT_PATTERN,
     AtomicCheckpointSaver,
@@ -18,6 +23,7 @@ __all__ = [
     "check_choice",
     "check_metadata_width",
     "check_output_dir",
+    "check_validation_schedule",
     "find_latest_checkpoint",
     "paper_cyclic_lr",
     "resumable_checkpoint_handlers",
