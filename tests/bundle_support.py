@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ SCHEMA_MD5 = {  # the md5 MONAI's tests record for these release assets (../shar
     "meta_schema_20220324.json": "662135097106b71067cd1fc657f8720f",
     "meta_schema_20240725.json": "06954cad2cc5d3784e72077ac76f0fc8",
 }
+TINY = {"features": [8, 8, 8], "batch_size": 8, "num_workers": 0}  # 2 poolings: an epoch takes about a second
 # the bundles list both package dicts on purpose (one per schema); MONAI 1.6 reports the older name as deprecated
 IGNORE_DEPRECATED_PACKAGES = pytest.mark.filterwarnings("ignore:Detected deprecated name 'optional_packages_version'")
 
@@ -113,3 +115,37 @@ def check_resume_continues(bundle: Path, dataset_dir: Path, trained: Path, out: 
     assert resumer.resumed_from == out / "checkpoints" / "checkpoint_epoch=1.pt"
     assert trainer.state.epoch == 2 and trainer.state.iteration == 2 * len(trainer.data_loader)
     assert (out / "checkpoints" / "checkpoint_epoch=2.pt").is_file()
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a CSV file (a bundle's ``metrics.csv``) as dicts of strings."""
+    import csv
+
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def evaluate_copy(
+    bundle: Path,
+    dataset_dir: Path,
+    trained: Path,
+    out: Path,
+    configs: Sequence[str] = (),
+    check_properties: bool = True,
+    **override,
+) -> list[dict]:
+    """Copy a trained ``output_dir`` to ``out``, evaluate it there (``train.json``, the extra ``configs``, then
+    ``evaluate.json``, with :data:`TINY` and ``override``) and return its metrics rows.
+
+    ``check_properties`` runs the zoo's property check first; it instantiates the training data too, so it cannot
+    be run with ``metadata_mode="swap"``, which training refuses."""
+    import shutil
+
+    shutil.copytree(trained, out)
+    layers = ["train.json", *configs, "evaluate.json"]
+    wf = bundle_workflow(bundle, layers, "train", dataset_dir=str(dataset_dir), output_dir=str(out), **TINY, **override)
+    wf.initialize()
+    if check_properties:
+        assert wf.check_properties() == []
+    wf.run()
+    return read_rows(Path(override.get("eval_dir", out)) / "metrics.csv")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -14,9 +13,11 @@ import torch
 from bundle_support import (
     BUNDLES,
     IGNORE_DEPRECATED_PACKAGES,
+    TINY,
     bundle_workflow,
     check_export_round_trip,
     check_resume_continues,
+    evaluate_copy,
     requires_regular_package,
 )
 from PIL import Image
@@ -29,16 +30,10 @@ BUNDLE = BUNDLES / "annotation_styles_nuclei_segmentation"
 CONFIGS = BUNDLE / "configs"
 META = str(CONFIGS / "metadata.json")
 STYLES = ("accurate", "fine", "coarse")
-TINY = {"features": [8, 8, 8], "batch_size": 8, "num_workers": 0}  # 2 poolings: trains in about a second an epoch
 
 
 def _workflow(config: str | list[str], workflow_type: str, **override):
     return bundle_workflow(BUNDLE, config, workflow_type, **override)
-
-
-def _rows(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +74,7 @@ def test_resume_continues_from_checkpoint(dataset, trained, tmp_path):
 
 def test_evaluate_as_accurate_writes_report(dataset, trained, tmp_path):
     out = tmp_path / "eval_out"
-    shutil.copytree(trained, out)
-    wf = _workflow(["train.json", "evaluate.json"], "train", dataset_dir=str(dataset), output_dir=str(out), **TINY)
-    wf.initialize()
-    assert wf.check_properties() == []
-    wf.run()
-    rows = _rows(out / "metrics.csv")
+    rows = evaluate_copy(BUNDLE, dataset, trained, out)
     assert list(rows[0])[:3] == ["image", "annotation_style", "cell_line"]
     assert len(rows) == len(CELL_LINES)  # one test image per line, evaluated as accurate
     assert {r["annotation_style"] for r in rows} == {"accurate"}
@@ -99,19 +89,7 @@ def test_evaluate_as_accurate_writes_report(dataset, trained, tmp_path):
 
 def test_evaluate_with_swapped_styles(dataset, trained, tmp_path):
     out = tmp_path / "swap_out"
-    shutil.copytree(trained, out)
-    wf = _workflow(
-        ["train.json", "evaluate.json"],
-        "train",
-        dataset_dir=str(dataset),
-        output_dir=str(out),
-        metadata_mode="swap",
-        num_overlays=0,
-        **TINY,
-    )
-    wf.initialize()
-    wf.run()
-    rows = _rows(out / "metrics.csv")
+    rows = evaluate_copy(BUNDLE, dataset, trained, out, check_properties=False, metadata_mode="swap", num_overlays=0)
     # every (accurate) test image once drawn as fine and once as coarse, scored against its accurate mask
     assert len(rows) == 2 * len(CELL_LINES)
     assert sorted(r["annotation_style"] for r in rows) == sorted(["fine", "coarse"] * len(CELL_LINES))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -14,9 +13,11 @@ import torch
 from bundle_support import (
     BUNDLES,
     IGNORE_DEPRECATED_PACKAGES,
+    TINY,
     bundle_workflow,
     check_export_round_trip,
     check_resume_continues,
+    evaluate_copy,
     requires_regular_package,
     train_tiny,
 )
@@ -29,7 +30,6 @@ pytestmark = IGNORE_DEPRECATED_PACKAGES
 BUNDLE = BUNDLES / "cell_lines_nuclei_segmentation"
 CONFIGS = BUNDLE / "configs"
 META = str(CONFIGS / "metadata.json")
-TINY = {"features": [8, 8, 8], "batch_size": 8, "num_workers": 0}  # 2 poolings: trains in about a second an epoch
 
 
 def _workflow(config: str | list[str], workflow_type: str, **override):
@@ -62,13 +62,7 @@ def test_resume_continues_from_checkpoint(dataset, trained, tmp_path):
 
 def test_evaluate_writes_report(dataset, trained, tmp_path):
     out = tmp_path / "eval_out"
-    shutil.copytree(trained, out)
-    wf = _workflow(["train.json", "evaluate.json"], "train", dataset_dir=str(dataset), output_dir=str(out), **TINY)
-    wf.initialize()
-    assert wf.check_properties() == []
-    wf.run()
-    with open(out / "metrics.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = evaluate_copy(BUNDLE, dataset, trained, out)
     assert len(rows) == len(CELL_LINES)  # one test image per line
     assert sorted(r["cell_line"] for r in rows) == sorted(CELL_LINES)
     assert all(0.0 <= float(r["f1"]) <= 1.0 and r["image"].endswith("_003.tif") for r in rows)
@@ -79,20 +73,7 @@ def test_evaluate_writes_report(dataset, trained, tmp_path):
 
 def test_evaluate_with_swapped_metadata(dataset, trained, tmp_path):
     out = tmp_path / "swap_out"
-    shutil.copytree(trained, out)
-    wf = _workflow(
-        ["train.json", "evaluate.json"],
-        "train",
-        dataset_dir=str(dataset),
-        output_dir=str(out),
-        metadata_mode="swap",
-        num_overlays=0,
-        **TINY,
-    )
-    wf.initialize()
-    wf.run()
-    with open(out / "metrics.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = evaluate_copy(BUNDLE, dataset, trained, out, check_properties=False, metadata_mode="swap", num_overlays=0)
     # every test image once with each of the 6 other lines, never with its own
     assert len(rows) == len(CELL_LINES) * (len(CELL_LINES) - 1)
     assert all(r["cell_line"] != r["swapped_from"] for r in rows)

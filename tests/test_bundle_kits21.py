@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -14,9 +13,11 @@ import torch
 from bundle_support import (
     BUNDLES,
     IGNORE_DEPRECATED_PACKAGES,
+    TINY,
     bundle_workflow,
     check_export_round_trip,
     check_resume_continues,
+    evaluate_copy,
     requires_regular_package,
     train_tiny,
 )
@@ -31,18 +32,12 @@ pytestmark = IGNORE_DEPRECATED_PACKAGES
 BUNDLE = BUNDLES / "kits21_tumor_size_segmentation"
 CONFIGS = BUNDLE / "configs"
 META = str(CONFIGS / "metadata.json")
-TINY = {"features": [8, 8, 8], "batch_size": 8, "num_workers": 0}  # 2 poolings: an epoch takes seconds
 # the sample-data geometry of docs/README.md: 96 x 96 pixels of 4 mm, 12.5 mm slices (tumours of 3-10 cm)
 SPACING = (12.5, 4.0, 4.0)
 
 
 def _workflow(config: str | list[str], workflow_type: str, **override):
     return bundle_workflow(BUNDLE, config, workflow_type, **override)
-
-
-def _read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +87,7 @@ def test_resume_continues_from_checkpoint(dataset, trained, tmp_path):
 
 def test_evaluate_writes_multiclass_report(dataset, trained, test_case, tmp_path):
     out = tmp_path / "eval_out"
-    shutil.copytree(trained, out)
-    wf = _workflow(["train.json", "evaluate.json"], "train", dataset_dir=str(dataset), output_dir=str(out), **TINY)
-    wf.initialize()
-    assert wf.check_properties() == []
-    wf.run()
-    rows = _read_csv(out / "metrics.csv")
+    rows = evaluate_copy(BUNDLE, dataset, trained, out)
     label = np.asarray(nib.load(dataset / test_case / "aggregated_MAJ_seg.nii.gz").dataobj)
     kidney_slices = np.flatnonzero((label > 0).any(axis=(1, 2)))
     assert [r["image"] for r in rows] == [f"{test_case}#slice_{k:03d}" for k in kidney_slices]

@@ -3,7 +3,6 @@ inference, resume and the Model Zoo checks on tiny data."""
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -15,9 +14,12 @@ import torch
 from bundle_support import (
     BUNDLES,
     IGNORE_DEPRECATED_PACKAGES,
+    TINY,
     bundle_workflow,
     check_export_round_trip,
     check_resume_continues,
+    evaluate_copy,
+    read_rows,
     requires_regular_package,
     train_tiny,
 )
@@ -34,17 +36,11 @@ BUNDLE = BUNDLES / "nuclei_anomaly_segmentation"
 CONFIGS = BUNDLE / "configs"
 META = str(CONFIGS / "metadata.json")
 MASK_TYPES = ["nuclei", "anomaly"]
-TINY = {"features": [8, 8, 8], "batch_size": 8, "num_workers": 0}  # 2 poolings: trains in about a second an epoch
 TWO_HEADS = ["train.json", "two_heads.json"]
 
 
 def _workflow(config: str | list[str], workflow_type: str, **override):
     return bundle_workflow(BUNDLE, config, workflow_type, **override)
-
-
-def _rows(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def _key(row: dict) -> tuple[str, str]:
@@ -107,12 +103,7 @@ def test_resume_continues_from_checkpoint(dataset, trained, tmp_path):
 
 def test_evaluate_writes_report_per_row(dataset, trained, test_rows, tmp_path):
     out = tmp_path / "eval_out"
-    shutil.copytree(trained, out)
-    wf = _workflow(["train.json", "evaluate.json"], "train", dataset_dir=str(dataset), output_dir=str(out), **TINY)
-    wf.initialize()
-    assert wf.check_properties() == []
-    wf.run()
-    rows = _rows(out / "metrics.csv")
+    rows = evaluate_copy(BUNDLE, dataset, trained, out)
     assert list(rows[0]) == ["image", "mask_type", "cell_line", "f1", "dice", "tp", "fp", "fn"]
     assert [_key(r) for r in rows] == test_rows  # an image with an anomaly mask is scored once per mask
     assert all(0.0 <= float(r["f1"]) <= 1.0 for r in rows)
@@ -124,19 +115,7 @@ def test_evaluate_writes_report_per_row(dataset, trained, test_rows, tmp_path):
 
 def test_evaluate_with_swapped_metadata(dataset, trained, test_rows, tmp_path):
     out = tmp_path / "swap_out"
-    shutil.copytree(trained, out)
-    wf = _workflow(
-        ["train.json", "evaluate.json"],
-        "train",
-        dataset_dir=str(dataset),
-        output_dir=str(out),
-        metadata_mode="swap",
-        num_overlays=0,
-        **TINY,
-    )
-    wf.initialize()
-    wf.run()
-    rows = _rows(out / "metrics.csv")
+    rows = evaluate_copy(BUNDLE, dataset, trained, out, check_properties=False, metadata_mode="swap", num_overlays=0)
     # every test row once, with the other mask type as metadata and its own (true) mask as label
     assert [(r["image"], r["swapped_from"]) for r in rows] == test_rows
     assert all(r["mask_type"] != r["swapped_from"] for r in rows)
@@ -168,7 +147,7 @@ def test_two_heads_evaluates_the_same_rows(dataset, two_heads_trained, test_rows
     post = wf.parser.get_parsed_content("validate#postprocessing")
     assert any(isinstance(t, SelectHeadd) for t in post.transforms)
     wf.run()
-    rows = _rows(out / "metrics.csv")
+    rows = read_rows(out / "metrics.csv")
     assert list(rows[0]) == ["image", "mask_type", "cell_line", "f1", "dice", "tp", "fp", "fn"]
     assert [_key(r) for r in rows] == test_rows  # the single head's rows too (test_evaluate_writes_report_per_row)
     # swapped: each row scored on the other task's head
@@ -184,7 +163,7 @@ def test_two_heads_evaluates_the_same_rows(dataset, two_heads_trained, test_rows
     )
     wf.initialize()
     wf.run()
-    swapped = _rows(out / "swap" / "metrics.csv")
+    swapped = read_rows(out / "swap" / "metrics.csv")
     assert [(r["image"], r["swapped_from"]) for r in swapped] == test_rows
 
 
