@@ -30,6 +30,7 @@ from typing import Any
 from metaseg_monai.comparison.tables import RunResult, read_metrics_csv, render_report, write_results_csv
 from metaseg_monai.comparison.variants import Variant, parse_variants
 from metaseg_monai.data.io import atomic_path, read_json, write_json
+from metaseg_monai.engines.preflight import check_output_dir
 
 __all__ = ["BundleRunError", "make_workflow", "run_bundle_workflow", "run_comparison", "sweep_figure"]
 
@@ -66,9 +67,6 @@ def _console_handlers() -> list[tuple[logging.Logger, logging.Handler]]:
 def _log_to_file(path: Path) -> Iterator[None]:
     """While a bundle runs, send its INFO logs to ``path`` and keep the console to warnings: its StatsHandler and
     ignite log every iteration, and the runner prints its own progress."""
-    import monai.engines
-    import monai.handlers  # noqa: F401
-
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     console = _console_handlers()
@@ -283,11 +281,10 @@ def run_comparison(
     dataset_dir, out = Path(dataset_dir).resolve(), Path(out).resolve()
     if not dataset_dir.is_dir():
         raise FileNotFoundError(f"dataset_dir '{dataset_dir}' not found.")
-    if out == dataset_dir or dataset_dir in out.parents:
-        raise ValueError(f"--out '{out}' lies inside the dataset '{dataset_dir}'; choose a folder outside it.")
+    check_output_dir(out, dataset_dir, "--out")
     arms = parse_variants(variants, bundle_dir)
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list or (isinstance(seeds, int) and seeds < 1):
+    if not seed_list:
         raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds!r}.")
     if int(epochs) < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs!r}.")
@@ -322,7 +319,7 @@ def run_comparison(
     results: list[RunResult] = []
     started_all = time.perf_counter()
     for index, (arm, seed) in enumerate(plan, start=1):
-        run_dir = out / "runs" / arm.name.replace(":", "-") / f"seed{seed}"
+        run_dir = _run_dir(out, arm, seed)
         run_dir.mkdir(parents=True, exist_ok=True)
         configs = [bundle_dir / "configs" / "train.json"] + ([arm.overlay] if arm.overlay is not None else [])
         common = {**_run_overrides(dataset_dir, run_dir, arm, seed, device, extra), "epochs": int(epochs), **quiet}
@@ -358,9 +355,9 @@ def run_comparison(
     readers = [a for a in arms if a.reads_metadata]
     if continuous and readers:
         arm, seed = readers[0], seed_list[0]
-        run_dir = out / "runs" / arm.name.replace(":", "-") / f"seed{seed}"
+        run_dir = _run_dir(out, arm, seed)
         common = _run_overrides(dataset_dir, run_dir, arm, seed, device, extra)
-        figure = out / f"sweep_{continuous[0]}_{arm.name.replace(':', '-')}.png"
+        figure = out / f"sweep_{continuous[0]}_{arm.slug}.png"
         if not figure.is_file():
             say(f"drawing the {continuous[0]} sweep (the paper's Fig. 2A) with {arm.name} seed {seed}")
             sweep_figure(bundle_dir, common, continuous[0], figure, device)
@@ -394,6 +391,11 @@ def run_comparison(
         Path(tmp).write_text(text + "\n", encoding="utf-8")
     say(f"wrote {report} and {results_csv}")
     return {"results": results, "report": report, "results_csv": results_csv, "text": text}
+
+
+def _run_dir(out: Path, arm: Variant, seed: int) -> Path:
+    """A run's folder, the bundle's ``output_dir`` for it: ``out/runs/<arm>/seed<k>``."""
+    return out / "runs" / arm.slug / f"seed{seed}"
 
 
 def _run_overrides(

@@ -28,6 +28,11 @@ class Variant:
     overlay: Path | None = None
 
     @property
+    def slug(self) -> str:
+        """The name as a file-name part (``sme:dummy`` -> ``sme-dummy``), for run folders and figures."""
+        return self.name.replace(":", "-")
+
+    @property
     def reads_metadata(self) -> bool:
         """Whether the network sees real metadata (so that swapping it should change the output)."""
         return self.overlay is None and self.metadata_mode == "true" and self.conditioning in ("me", "sme", "film")
