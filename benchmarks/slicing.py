@@ -29,9 +29,9 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from metaseg_monai.data.generate_ct import generate_kits21
 from metaseg_monai.data.kits import load_kits21
-from metaseg_monai.transforms.slices import iter_volume_slices
+from metaseg_monai.data.slices import iter_volume_slices
+from metaseg_monai.sample_data.generate_ct import generate_kits21
 
 
 def baseline(item: dict) -> list[tuple[np.ndarray, np.ndarray]]:

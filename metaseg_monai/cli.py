@@ -23,7 +23,7 @@ def demo(out: str = "metaseg_demo", seeds: int = 2, device: str = "cpu", epochs:
         device: torch device, e.g. ``cpu`` or ``cuda:0``.
         epochs: training epochs per run (default: each experiment's own, sized for the time budget).
     """
-    from metaseg_monai.comparison.demo import run_demo
+    from metaseg_monai.comparison.sample_data_demo import run_demo
 
     run_demo(out, seeds=seeds, device=device, epochs=epochs, say=_say)
 
@@ -93,8 +93,8 @@ def shape_switch(
         device: torch device, e.g. ``cpu`` or ``cuda:0``.
     """
     from metaseg_monai.comparison.variants import parse_variants
-    from metaseg_monai.data.io import write_json
-    from metaseg_monai.demo import train_shape_switch
+    from metaseg_monai.shape_switch_check import train_shape_switch
+    from metaseg_monai.utils.files import write_json
 
     parsed = parse_variants(variants)
     if output_dir is not None and os.path.exists(os.path.join(output_dir, "results.json")):
@@ -125,7 +125,7 @@ def sample_data(kind: str, out_dir: str, seed: int = 0, **options: object) -> No
     KIND: cell-lines, nuclei-anomaly, annotation-styles, kits21, kits19, msd-spleen, msd-liver, tumor-type, ctc, dsb.
     Size options are passed to the generator, e.g. ``--num_cases 10 --shape "[64,128,128]"``.
     """
-    from metaseg_monai.data.sample_data import SAMPLE_DATA_KINDS, generate_sample_data
+    from metaseg_monai.sample_data import SAMPLE_DATA_KINDS, generate_sample_data
 
     root = generate_sample_data(kind, out_dir, seed=seed, **options)
     files = sum(1 for p in root.rglob("*") if p.is_file())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from metaseg_monai.data.annotation_styles import write_styled_copy
+from metaseg_monai.sample_data import write_styled_copy
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,7 +22,7 @@ from bundle_support import (
 )
 from PIL import Image
 
-from metaseg_monai.data.generate_microscopy import CELL_LINES, generate_annotation_styles
+from metaseg_monai.sample_data.generate_microscopy import CELL_LINES, generate_annotation_styles
 
 pytestmark = IGNORE_DEPRECATED_PACKAGES
 

@@ -23,7 +23,7 @@ from bundle_support import (
 )
 from PIL import Image
 
-from metaseg_monai.data.generate_microscopy import CELL_LINES, generate_cell_lines
+from metaseg_monai.sample_data.generate_microscopy import CELL_LINES, generate_cell_lines
 
 pytestmark = IGNORE_DEPRECATED_PACKAGES
 

@@ -24,8 +24,9 @@ from bundle_support import (
 from monai.bundle import ConfigParser
 
 from metaseg_monai.data import KITS21_LABELS, load_kits21, split_cases
-from metaseg_monai.data.generate_ct import generate_kits21
-from metaseg_monai.metrics import sweep_metadata, write_sweep_figure
+from metaseg_monai.metrics import sweep_metadata
+from metaseg_monai.sample_data.generate_ct import generate_kits21
+from metaseg_monai.visualize import write_sweep_figure
 
 pytestmark = IGNORE_DEPRECATED_PACKAGES
 

@@ -26,8 +26,8 @@ from bundle_support import (
 from PIL import Image
 
 from metaseg_monai.data import load_table_dataset
-from metaseg_monai.data.generate_microscopy import CELL_LINES, generate_nuclei_anomaly
 from metaseg_monai.networks import MultiHeadUNet
+from metaseg_monai.sample_data.generate_microscopy import CELL_LINES, generate_nuclei_anomaly
 from metaseg_monai.transforms import SelectHeadd
 
 pytestmark = IGNORE_DEPRECATED_PACKAGES

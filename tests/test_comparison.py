@@ -19,7 +19,7 @@ from metaseg_monai.comparison import (
     run_comparison,
 )
 from metaseg_monai.comparison.tables import results_table
-from metaseg_monai.data.generate_microscopy import CELL_LINES, generate_cell_lines
+from metaseg_monai.sample_data.generate_microscopy import CELL_LINES, generate_cell_lines
 
 pytestmark = IGNORE_DEPRECATED_PACKAGES
 
@@ -124,7 +124,7 @@ def test_compare_on_a_continuous_field_draws_the_size_sweep(tmp_path):
     """KiTS: no swap (the size is continuous), and the report shows Fig. 2A for the first metadata-reading arm."""
     from PIL import Image
 
-    from metaseg_monai.data.generate_ct import generate_kits21
+    from metaseg_monai.sample_data.generate_ct import generate_kits21
 
     requires_regular_package()
     data = generate_kits21(tmp_path / "kits21", num_cases=6, shape=(20, 64, 64), spacing=(12.5, 4.0, 4.0))

@@ -15,9 +15,9 @@ from monai.transforms import EnsureChannelFirstd, LoadImaged
 from metaseg_monai.data.bids import load_bids_tumor_type
 from metaseg_monai.data.ctc import consecutive_frame_pairs, load_ctc_sequence
 from metaseg_monai.data.dsb import LoadDSBInstanceLabeld, dsb_instance_label, load_dsb2018
-from metaseg_monai.data.generate_cells import generate_ctc, generate_dsb
-from metaseg_monai.data.generate_tumor_type import TUMOR_TYPES, generate_tumor_type
-from metaseg_monai.data.io import read_image, read_nifti, write_image, write_nifti
+from metaseg_monai.data.image_io import read_image, read_nifti, write_image, write_nifti
+from metaseg_monai.sample_data.generate_cells import generate_ctc, generate_dsb
+from metaseg_monai.sample_data.generate_tumor_type import TUMOR_TYPES, generate_tumor_type
 from metaseg_monai.transforms.metadata import EncodeMetadatad
 
 

@@ -10,18 +10,23 @@ import numpy as np
 import pytest
 import torch
 
-from metaseg_monai.data import generate_ct
 from metaseg_monai.data.decathlon import decathlon_labels, load_decathlon
-from metaseg_monai.data.generate_ct import generate_kits19, generate_kits21, generate_msd_liver, generate_msd_spleen
-from metaseg_monai.data.io import write_nifti
+from metaseg_monai.data.image_io import write_nifti
 from metaseg_monai.data.kits import KITS21_LABELS, load_kits19, load_kits21
-from metaseg_monai.transforms.slices import (
+from metaseg_monai.data.slices import (
     VolumeSliceDataset,
     iter_volume_slices,
     slices_containing,
     stack_slices,
     take_slices,
     volume_slices_datalist,
+)
+from metaseg_monai.sample_data import generate_ct
+from metaseg_monai.sample_data.generate_ct import (
+    generate_kits19,
+    generate_kits21,
+    generate_msd_liver,
+    generate_msd_spleen,
 )
 
 SMALL = {"shape": (24, 32, 32), "spacing": (3.0, 2.0, 2.0)}
@@ -442,7 +447,7 @@ def test_slices_errors_name_the_file(kits21, tmp_path):
 def test_readers_catch_image_label_shape_mismatch_from_headers(tmp_path):
     import numpy as np
 
-    from metaseg_monai.data.io import write_nifti
+    from metaseg_monai.data.image_io import write_nifti
 
     root = generate_kits21(tmp_path / "kits", num_cases=2)
     label = root / "case_00001" / "aggregated_MAJ_seg.nii.gz"

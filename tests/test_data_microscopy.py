@@ -13,16 +13,16 @@ import torch
 from monai.data import MetaTensor
 from skimage.measure import label, regionprops
 
-from metaseg_monai.data.annotation_styles import write_styled_copy
-from metaseg_monai.data.generate_microscopy import (
+from metaseg_monai.data.image_io import read_image, write_image
+from metaseg_monai.data.table import load_table_dataset
+from metaseg_monai.sample_data.annotation_styles import write_styled_copy
+from metaseg_monai.sample_data.generate_microscopy import (
     CELL_LINES,
     LINE_PARAMS,
     generate_annotation_styles,
     generate_cell_lines,
     generate_nuclei_anomaly,
 )
-from metaseg_monai.data.io import read_image, write_image
-from metaseg_monai.data.table import load_table_dataset
 from metaseg_monai.transforms.polygon import PolygonizeMaskd, count_polygon_vertices, polygonize_mask
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "make_annotation_styles.py"

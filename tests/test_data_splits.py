@@ -13,8 +13,9 @@ from metaseg_monai.data import (
     slice_id,
     split_cases,
 )
-from metaseg_monai.data.generate_ct import generate_kits21
-from metaseg_monai.data.io import read_nifti, write_json
+from metaseg_monai.data.image_io import read_nifti
+from metaseg_monai.sample_data.generate_ct import generate_kits21
+from metaseg_monai.utils.files import write_json
 
 # ---------------------------------------------------------------- split_cases / select_split
 

@@ -1,13 +1,12 @@
-"""Fig. 2A helpers: segmenting one image under a sweep of metadata values, and the figure of the results."""
+"""Fig. 2A: segmenting one image under a sweep of metadata values (the figure: tests/test_visualize.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from metaseg_monai.metrics import CLASS_COLOURS, sweep_metadata, write_sweep_figure
+from metaseg_monai.metrics import sweep_metadata
 from metaseg_monai.networks import MetaUNet
 
 
@@ -72,29 +71,3 @@ def test_sweep_metadata_errors():
     conv = torch.nn.Conv2d(1, 2, 1).to("meta")
     with pytest.raises(ValueError, match="parameters are on 'meta'"):
         sweep_metadata(conv, image, metadata, 0, [0.1])
-
-
-def test_write_sweep_figure(tmp_path):
-    image = torch.linspace(0, 1, 24 * 24).reshape(1, 24, 24)
-    maps = np.zeros((3, 24, 24), np.int64)
-    maps[1, 8:16, 8:16] = 1
-    maps[2, 4:20, 4:20] = 2
-    path = write_sweep_figure(tmp_path / "sweep.png", image, maps, ["2 cm", "5 cm", "9 cm"], {1: "kidney", 2: "tumor"})
-    assert path == tmp_path / "sweep.png"
-    picture = np.asarray(Image.open(path))
-    assert picture.ndim == 3 and picture.shape[2] == 3
-    assert picture.shape[1] >= 4 * 128  # four panels (image + 3 values), each enlarged to >= 128 pixels
-    pixels = {tuple(p) for p in picture.reshape(-1, 3)}
-    assert CLASS_COLOURS[0] in pixels and CLASS_COLOURS[1] in pixels  # legend squares of kidney and tumour
-    with pytest.raises(FileExistsError, match="refusing to overwrite"):
-        write_sweep_figure(path, image, maps, ["a", "b", "c"])
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
-    with pytest.raises(ValueError, match="one value label per prediction"):
-        write_sweep_figure(tmp_path / "b.png", image, maps, ["a"])
-    with pytest.raises(ValueError, match="same H, W"):
-        write_sweep_figure(tmp_path / "c.png", image, maps[:, :10], ["a", "b", "c"])
-    with pytest.raises(ValueError, match=r"must be a \.png"):
-        write_sweep_figure(tmp_path / "d.tif", image, maps, ["a", "b", "c"])
-    # without class names the legend names the classes found; a list of maps works too
-    write_sweep_figure(tmp_path / "e.png", image[0].numpy(), list(maps), ["a", "b", "c"])
-    assert (tmp_path / "e.png").is_file()

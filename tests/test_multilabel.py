@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from metaseg_monai.data import load_table_dataset, multilabel_datalist
-from metaseg_monai.data.generate_microscopy import generate_nuclei_anomaly
+from metaseg_monai.sample_data.generate_microscopy import generate_nuclei_anomaly
 
 
 def row(image: str, task: str, row: int, **extra) -> dict:

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 import metaseg_monai.data as data
-from metaseg_monai.data.sample_data import SAMPLE_DATA_KINDS, generate_sample_data
+from metaseg_monai.sample_data import SAMPLE_DATA_KINDS, generate_sample_data
 
 TINY = {
     "cell-lines": {"images_per_line": 2, "size": 48},
@@ -46,7 +46,7 @@ def test_cli_writes_and_refuses_a_non_empty_folder(tmp_path):
 
 
 def test_tumor_type_volumes_slice_sagittally_with_their_metadata(tmp_path):
-    from metaseg_monai.transforms import volume_slices_datalist
+    from metaseg_monai.data import volume_slices_datalist
 
     root = generate_sample_data("tumor-type", tmp_path / "tt", subjects_per_type=1)
     volumes = data.load_bids_tumor_type(root)
@@ -64,7 +64,7 @@ def test_decathlon_tasks_can_carry_an_organ_field(tmp_path):
 
 
 def test_a_failed_generation_leaves_nothing_behind(tmp_path, monkeypatch):
-    import metaseg_monai.data.generate_ct as generate_ct
+    import metaseg_monai.sample_data.generate_ct as generate_ct
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
@@ -79,7 +79,7 @@ def test_16_bit_colour_png_is_refused_not_truncated(tmp_path):
     import itk
     import numpy as np
 
-    from metaseg_monai.data.io import read_image
+    from metaseg_monai.data.image_io import read_image
 
     rgb16 = np.full((8, 9, 3), 61360, np.uint16)
     itk.imwrite(itk.image_from_array(rgb16, is_vector=True), str(tmp_path / "rgb16.png"))

@@ -7,8 +7,8 @@ import pytest
 
 from metaseg_monai.cli import shape_switch
 from metaseg_monai.comparison.variants import Variant, parse_variants
-from metaseg_monai.data import make_shape_switch_samples
-from metaseg_monai.demo import train_shape_switch
+from metaseg_monai.sample_data import make_shape_switch_samples
+from metaseg_monai.shape_switch_check import train_shape_switch
 
 
 def test_shape_switch_data_makes_metadata_decisive():

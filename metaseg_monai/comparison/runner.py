@@ -29,8 +29,9 @@ from typing import Any
 
 from metaseg_monai.comparison.tables import RunResult, read_metrics_csv, render_report, write_results_csv
 from metaseg_monai.comparison.variants import Variant, parse_variants
-from metaseg_monai.data.io import atomic_path, read_json, write_json
 from metaseg_monai.engines.preflight import check_output_dir
+from metaseg_monai.utils.atomic import atomic_path
+from metaseg_monai.utils.files import read_json, write_json
 
 __all__ = ["BundleRunError", "make_workflow", "run_bundle_workflow", "run_comparison", "sweep_figure"]
 
@@ -431,12 +432,13 @@ def sweep_figure(
     foreground), and the values are ``num_values`` evenly spaced over the field's range in the test data widened by
     half its width on each side (not below 0 for a field that is never negative). Uses
     :func:`~metaseg_monai.metrics.metadata_sweep.sweep_metadata` and
-    :func:`~metaseg_monai.metrics.metadata_sweep.write_sweep_figure`.
+    :func:`~metaseg_monai.visualize.sweep_figure.write_sweep_figure`.
     """
     import numpy as np
     import torch
 
-    from metaseg_monai.metrics.metadata_sweep import sweep_metadata, write_sweep_figure
+    from metaseg_monai.metrics.metadata_sweep import sweep_metadata
+    from metaseg_monai.visualize.sweep_figure import write_sweep_figure
 
     bundle_dir = Path(bundle_dir)
     configs = [str(bundle_dir / "configs" / n) for n in ("train.json", "evaluate.json")]

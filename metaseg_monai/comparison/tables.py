@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from metaseg_monai.data.io import atomic_path
 from metaseg_monai.metrics import paired_wilcoxon
+from metaseg_monai.utils.atomic import atomic_path
 
 __all__ = ["RunResult", "pair_rows", "read_metrics_csv", "render_report", "results_table", "write_results_csv"]
 

@@ -1,6 +1,5 @@
-"""Readers for the papers' public dataset layouts, generators that write those layouts, and file I/O."""
+"""Readers for the papers' public dataset layouts, their image and NIfTI I/O, and 3D volumes as 2D slice samples."""
 
-from metaseg_monai.data.annotation_styles import write_styled_copy
 from metaseg_monai.data.bids import load_bids_tumor_type
 from metaseg_monai.data.ctc import consecutive_frame_pairs, load_ctc_sequence
 from metaseg_monai.data.decathlon import decathlon_labels, load_decathlon
@@ -8,22 +7,27 @@ from metaseg_monai.data.dsb import LoadDSBInstanceLabeld, dsb_instance_label, lo
 from metaseg_monai.data.kits import KITS19_LABELS, KITS21_LABELS, load_kits19, load_kits21
 from metaseg_monai.data.kits_slices import kits21_slice_datalist, kits21_volume_datalist, slice_id
 from metaseg_monai.data.multilabel import multilabel_datalist
-from metaseg_monai.data.sample_data import SAMPLE_DATA_KINDS, generate_sample_data
-from metaseg_monai.data.shape_switch import SHAPE_SWITCH_FIELDS, make_shape_switch_samples
+from metaseg_monai.data.slices import (
+    VolumeSliceDataset,
+    iter_volume_slices,
+    slices_containing,
+    stack_slices,
+    take_slices,
+    volume_slices_datalist,
+)
 from metaseg_monai.data.splits import SPLIT_NAMES, select_split, split_cases
 from metaseg_monai.data.table import load_inference_datalist, load_table_dataset
 
 __all__ = [
     "KITS19_LABELS",
     "KITS21_LABELS",
-    "SAMPLE_DATA_KINDS",
-    "SHAPE_SWITCH_FIELDS",
     "SPLIT_NAMES",
     "LoadDSBInstanceLabeld",
+    "VolumeSliceDataset",
     "consecutive_frame_pairs",
     "decathlon_labels",
     "dsb_instance_label",
-    "generate_sample_data",
+    "iter_volume_slices",
     "kits21_slice_datalist",
     "kits21_volume_datalist",
     "load_bids_tumor_type",
@@ -34,10 +38,12 @@ __all__ = [
     "load_kits19",
     "load_kits21",
     "load_table_dataset",
-    "make_shape_switch_samples",
     "multilabel_datalist",
     "select_split",
     "slice_id",
+    "slices_containing",
     "split_cases",
-    "write_styled_copy",
+    "stack_slices",
+    "take_slices",
+    "volume_slices_datalist",
 ]

@@ -21,7 +21,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from metaseg_monai.data.io import NIFTI_SUFFIXES, check_nifti_pair, natural_key, read_delimited
+from metaseg_monai.data.image_io import NIFTI_SUFFIXES, check_nifti_pair
+from metaseg_monai.utils.files import read_delimited
+from metaseg_monai.utils.sorting import natural_key
 
 __all__ = ["load_bids_tumor_type", "read_participants"]
 

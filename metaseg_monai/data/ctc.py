@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 
-from metaseg_monai.data.io import check_same_shape, read_image
+from metaseg_monai.data.image_io import check_same_shape, read_image
 
 __all__ = ["CTC_TRUTHS", "consecutive_frame_pairs", "ctc_frames", "load_ctc_sequence"]
 

@@ -25,7 +25,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from metaseg_monai.data.io import check_nifti_pair, natural_key, nifti_shape, nifti_stem, read_json
+from metaseg_monai.data.image_io import check_nifti_pair, nifti_shape, nifti_stem
+from metaseg_monai.utils.files import read_json
+from metaseg_monai.utils.sorting import natural_key
 
 __all__ = ["decathlon_labels", "load_decathlon"]
 

@@ -22,7 +22,7 @@ from monai.config import KeysCollection
 from monai.data import MetaTensor
 from monai.transforms import MapTransform
 
-from metaseg_monai.data.io import check_same_shape, read_image
+from metaseg_monai.data.image_io import check_same_shape, read_image
 
 __all__ = ["LoadDSBInstanceLabeld", "dsb_instance_label", "load_dsb2018"]
 

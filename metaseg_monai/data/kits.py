@@ -24,7 +24,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from metaseg_monai.data.io import check_nifti_pair, read_json
+from metaseg_monai.data.image_io import check_nifti_pair
+from metaseg_monai.utils.files import read_json
 
 __all__ = ["KITS19_LABELS", "KITS21_LABELS", "load_kits19", "load_kits21"]
 

@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from metaseg_monai.data.io import NIFTI_SUFFIXES
+from metaseg_monai.data.image_io import NIFTI_SUFFIXES
 from metaseg_monai.data.kits import load_kits21
+from metaseg_monai.data.slices import volume_slices_datalist
 from metaseg_monai.data.splits import select_split
 from metaseg_monai.data.table import load_inference_datalist
 
@@ -52,8 +53,6 @@ def kits21_slice_datalist(
         uint8, "case_id", "slice_index", "slice_id": "case_00003#slice_012", <metadata fields>}``. All slices are
         held in memory (about 1.3 MB per 512 x 512 slice).
     """
-    from metaseg_monai.transforms.slices import volume_slices_datalist  # transforms imports data: import late
-
     cases = load_kits21(root, metadata_fields=metadata_fields, on_missing_metadata=on_missing_metadata)
     slices = volume_slices_datalist(
         select_split(cases, split, fractions, seed), axis=0, labels=labels, cache_dir=cache_dir

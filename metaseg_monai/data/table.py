@@ -22,7 +22,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from metaseg_monai.data.io import check_same_shape, natural_key, read_delimited, read_image
+from metaseg_monai.data.image_io import check_same_shape, read_image
+from metaseg_monai.utils.files import read_delimited
+from metaseg_monai.utils.sorting import natural_key
 
 __all__ = ["REQUIRED_COLUMNS", "SPLITS", "load_inference_datalist", "load_table_dataset"]
 

@@ -1,4 +1,4 @@
-"""Per-image pixel scores of binary segmentations, their summaries, the paired Wilcoxon test and error overlays.
+"""Per-image pixel scores of binary segmentations, their summaries and the paired Wilcoxon test.
 
 These are the numbers of the metadata-SE paper's tables: per-image F1 (== Dice for binary masks), its mean, the F1 of
 the counts pooled over all test pixels, both per metadata group, and the Wilcoxon signed-rank test of a variant
@@ -13,38 +13,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from metaseg_monai.data.io import natural_key
+from metaseg_monai.utils.sorting import natural_key
+from metaseg_monai.utils.type_conversion import as_bool_array
 
-__all__ = [
-    "FALSE_NEGATIVE_COLOUR",
-    "FALSE_POSITIVE_COLOUR",
-    "TRUE_POSITIVE_COLOUR",
-    "confusion_counts",
-    "f1_dice_from_counts",
-    "overlay_errors",
-    "paired_wilcoxon",
-    "summarize_scores",
-]
-
-TRUE_POSITIVE_COLOUR = (255, 255, 255)  # white
-FALSE_POSITIVE_COLOUR = (255, 0, 255)  # magenta
-FALSE_NEGATIVE_COLOUR = (0, 255, 0)  # green
-
-
-def _as_bool_array(mask: np.ndarray | torch.Tensor, name: str) -> np.ndarray:
-    """A binary mask (bool, or numbers that are all 0/1) as a numpy bool array; other values are an error."""
-    if isinstance(mask, torch.Tensor):
-        mask = mask.detach().cpu().numpy()
-    array = np.asarray(mask)
-    if array.dtype == bool:
-        return array
-    if array.size and not np.isin(array, (0, 1)).all():
-        found = np.unique(array)[:8].tolist()
-        raise ValueError(
-            f"{name} must be a binary mask (bool or 0/1), found values {found}; threshold it (e.g. AsDiscreted) "
-            "or select one class first."
-        )
-    return array.astype(bool)
+__all__ = ["confusion_counts", "f1_dice_from_counts", "paired_wilcoxon", "summarize_scores"]
 
 
 def confusion_counts(pred: np.ndarray | torch.Tensor, label: np.ndarray | torch.Tensor) -> tuple[int, int, int, int]:
@@ -60,7 +32,7 @@ def confusion_counts(pred: np.ndarray | torch.Tensor, label: np.ndarray | torch.
     Raises:
         ValueError: the shapes differ or a mask holds values other than 0/1.
     """
-    p, g = _as_bool_array(pred, "pred"), _as_bool_array(label, "label")
+    p, g = as_bool_array(pred, "pred"), as_bool_array(label, "label")
     if p.shape != g.shape:
         raise ValueError(f"pred and label must have the same shape, found {p.shape} and {g.shape}.")
     tp = int(np.count_nonzero(p & g))
@@ -170,43 +142,3 @@ def summarize_scores(rows: Sequence[Mapping[str, Any]], group_fields: Sequence[s
         per_group[field] = {value: _scores_of(groups[value]) for value in sorted(groups, key=natural_key)}
     summary["per_group"] = per_group
     return summary
-
-
-def _grey_background(image: np.ndarray, shape: tuple[int, ...], brightness: float) -> np.ndarray:
-    """The image as grey, min-max scaled to [0, ``brightness``] x 255, as float (H, W)."""
-    array = np.asarray(image, dtype=np.float64)
-    if array.ndim == 3:
-        array = array[..., :3].mean(axis=-1)  # colour (or RGBA without its alpha) to grey
-    if array.shape != shape:
-        raise ValueError(f"image must be (H, W) or (H, W, C) with (H, W) = {shape}, found {np.shape(image)}.")
-    finite = np.isfinite(array)
-    low, high = (array[finite].min(), array[finite].max()) if finite.any() else (0.0, 0.0)
-    scaled = (np.where(finite, array, low) - low) / (high - low) if high > low else np.zeros(shape)
-    return scaled * brightness * 255.0
-
-
-def overlay_errors(image: np.ndarray, pred: np.ndarray, label: np.ndarray, brightness: float = 0.5) -> np.ndarray:
-    """Error overlay in the style of the metadata-SE paper's Fig. S1.
-
-    True positives are white, false positives magenta, false negatives green (:data:`TRUE_POSITIVE_COLOUR`,
-    :data:`FALSE_POSITIVE_COLOUR`, :data:`FALSE_NEGATIVE_COLOUR`); every other pixel shows the image as grey,
-    min-max scaled and dimmed to ``brightness`` so that the colours stand out.
-
-    Args:
-        image: (H, W) grey or (H, W, C) colour image, any numeric dtype.
-        pred: (H, W) binary prediction.
-        label: (H, W) binary ground truth.
-        brightness: brightest grey of the background, as a fraction of white.
-
-    Returns:
-        (H, W, 3) uint8 RGB array.
-    """
-    p, g = _as_bool_array(pred, "pred"), _as_bool_array(label, "label")
-    if p.ndim != 2 or p.shape != g.shape:
-        raise ValueError(f"pred and label must be (H, W) masks of one shape, found {p.shape} and {g.shape}.")
-    grey = np.clip(np.round(_grey_background(image, p.shape, brightness)), 0, 255).astype(np.uint8)
-    overlay = np.repeat(grey[..., None], 3, axis=-1)
-    overlay[p & g] = TRUE_POSITIVE_COLOUR
-    overlay[p & ~g] = FALSE_POSITIVE_COLOUR
-    overlay[~p & g] = FALSE_NEGATIVE_COLOUR
-    return overlay

@@ -13,14 +13,6 @@ from metaseg_monai.transforms.metadata import (
     swap_metadata,
 )
 from metaseg_monai.transforms.polygon import PolygonizeMaskd, count_polygon_vertices, polygonize_mask
-from metaseg_monai.transforms.slices import (
-    VolumeSliceDataset,
-    iter_volume_slices,
-    slices_containing,
-    stack_slices,
-    take_slices,
-    volume_slices_datalist,
-)
 
 __all__ = [
     "ENCODE_MODES",
@@ -33,15 +25,9 @@ __all__ = [
     "PolygonizeMaskd",
     "RouteByTaskd",
     "SelectHeadd",
-    "VolumeSliceDataset",
     "count_polygon_vertices",
-    "iter_volume_slices",
     "polygonize_mask",
     "sample_id_of",
-    "slices_containing",
-    "stack_slices",
     "swap_metadata",
-    "take_slices",
     "task_of",
-    "volume_slices_datalist",
 ]

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 from torch.utils.data import IterableDataset, get_worker_info
 
-from metaseg_monai.data.io import atomic_path, check_same_shape, nifti_stem, read_nifti
+from metaseg_monai.data.image_io import check_same_shape, nifti_stem, read_nifti
+from metaseg_monai.utils.atomic import atomic_path
 
 __all__ = [
     "VolumeSliceDataset",
@@ -169,7 +170,8 @@ def iter_volume_slices(
         labels: emit the slices containing any of these label values (KiTS kidney: ``(1,)``); None emits every
             slice, and then a label is optional (inference on unlabelled volumes).
         image_key, label_key: keys of the volumes; the emitted dicts hold the slices under the same keys.
-        reader: ``reader(path, context=...) -> (array, affine)``; default :func:`metaseg_monai.data.io.read_nifti`.
+        reader: ``reader(path, context=...) -> (array, affine)``; default
+            :func:`metaseg_monai.data.image_io.read_nifti`.
         cache_dir: if given, the selected slices of each case are stored there as ``.npy`` the first time and
             memory-mapped afterwards; the cache key includes the files' size and mtime, so an edited volume is
             re-read. Use a folder outside the dataset.

@@ -16,9 +16,12 @@ import numpy as np
 import torch
 from monai.data import MetaTensor, decollate_batch
 
-from metaseg_monai.data.io import atomic_path, nifti_stem, write_image, write_json
-from metaseg_monai.metrics.class_overlay import class_legend, compose_panels, overlay_classes
-from metaseg_monai.metrics.pixel_scores import confusion_counts, f1_dice_from_counts, overlay_errors, summarize_scores
+from metaseg_monai.data.image_io import nifti_stem, write_image
+from metaseg_monai.metrics.pixel_scores import confusion_counts, f1_dice_from_counts, summarize_scores
+from metaseg_monai.utils.atomic import atomic_path
+from metaseg_monai.utils.files import write_json
+from metaseg_monai.visualize.class_overlay import class_legend, compose_panels, overlay_classes
+from metaseg_monai.visualize.error_overlay import overlay_errors
 
 if TYPE_CHECKING:
     from ignite.engine import Engine
@@ -84,7 +87,7 @@ class SegmentationReportWriter:
     - ``metrics.csv``: one row per image: ``image``, each metadata field, ``f1``, ``dice``, ``tp``, ``fp``, ``fn``
       (F1 == Dice for binary masks; an image whose prediction and label are both empty scores 1.0);
     - ``summary.json``: :func:`~metaseg_monai.metrics.summarize_scores` of those rows, grouped by each metadata field;
-    - ``overlays/NNNN_<image>.png``: :func:`~metaseg_monai.metrics.overlay_errors` of the first ``num_overlays``
+    - ``overlays/NNNN_<image>.png``: :func:`~metaseg_monai.visualize.overlay_errors` of the first ``num_overlays``
       images (for 3D images, the slice along the last axis with the most predicted or true foreground).
 
     Existing report files are never overwritten unless ``overwrite=True`` (checked when the run starts, so that an
@@ -115,7 +118,7 @@ class SegmentationReportWriter:
     ``summary.json``'s ``pooled_f1`` is ``2 sum tp / (sum over pixels of |label| + |pred|)`` over one-hot foreground
     channels. ``summary.json`` adds ``per_class``: each class's summary over the images where it is present (in
     label or prediction), grouped like the main one. Overlays show image | label | prediction, classes coloured
-    (:data:`~metaseg_monai.metrics.class_overlay.CLASS_COLOURS`) with a legend.
+    (:data:`~metaseg_monai.visualize.class_overlay.CLASS_COLOURS`) with a legend.
 
     Args:
         output_dir: folder for the report; created if missing.

@@ -28,9 +28,11 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage
 
-from metaseg_monai.data.annotation_styles import ANNOTATION_TOLERANCES, write_styled_copy
-from metaseg_monai.data.io import write_delimited, write_image, writes_dataset
-from metaseg_monai.data.phantoms import smooth_noise, wavy_ellipse_mask
+from metaseg_monai.data.image_io import write_image
+from metaseg_monai.sample_data.annotation_styles import ANNOTATION_TOLERANCES, write_styled_copy
+from metaseg_monai.sample_data.phantoms import smooth_noise, wavy_ellipse_mask
+from metaseg_monai.utils.atomic import writes_dataset
+from metaseg_monai.utils.files import write_delimited
 
 __all__ = [
     "CELL_LINES",
@@ -78,7 +80,8 @@ LINE_PARAMS: Mapping[str, LineParams] = MappingProxyType(
 
 
 def _nucleus(rng: np.random.Generator, p: LineParams) -> tuple[tuple[float, float], float, np.ndarray]:
-    """Random nucleus shape: ``(radii, angle, wobble)`` for :func:`~metaseg_monai.data.phantoms.wavy_ellipse_mask`."""
+    """Random nucleus shape: ``(radii, angle, wobble)`` for
+    :func:`~metaseg_monai.sample_data.phantoms.wavy_ellipse_mask`."""
     r = p.radius * rng.uniform(0.85, 1.15)
     radii = (r * np.sqrt(p.elongation), r / np.sqrt(p.elongation))
     angle = float(rng.uniform(0, np.pi))
@@ -234,7 +237,7 @@ def generate_annotation_styles(
     """Write a cell-lines dataset whose train masks are restyled into equal thirds accurate/fine/coarse.
 
     Generates :func:`generate_cell_lines` into a temporary folder and styles it into ``out_dir`` with
-    :func:`~metaseg_monai.data.annotation_styles.write_styled_copy` (val and test stay accurate).
+    :func:`~metaseg_monai.sample_data.annotation_styles.write_styled_copy` (val and test stay accurate).
     """
     with tempfile.TemporaryDirectory(prefix="metaseg_cell_lines_") as tmp:
         src = generate_cell_lines(Path(tmp) / "cell_lines", seed, images_per_line, size)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from metaseg_monai.metrics.pixel_scores import _grey_background
+from metaseg_monai.visualize.background import grey_background
 
 __all__ = ["CLASS_COLOURS", "class_colour", "class_legend", "compose_panels", "overlay_classes"]
 
@@ -63,7 +63,7 @@ def overlay_classes(image: np.ndarray, class_map: np.ndarray, alpha: float = 0.6
     if labels.size and (labels.min() < 0 or not np.array_equal(labels, np.round(labels))):
         raise ValueError(f"class_map must hold non-negative integer classes, found {np.unique(labels)[:8].tolist()}.")
     labels = labels.astype(np.int64)
-    grey = _grey_background(image, labels.shape, 1.0)
+    grey = grey_background(image, labels.shape, 1.0)
     out = np.repeat(grey[..., None], 3, axis=-1)
     for k in np.unique(labels[labels > 0]):
         mask = labels == k

@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from metaseg_monai.data.io import write_image, writes_dataset
-from metaseg_monai.data.phantoms import smooth_noise, wavy_ellipse_mask
+from metaseg_monai.data.image_io import write_image
+from metaseg_monai.sample_data.phantoms import smooth_noise, wavy_ellipse_mask
+from metaseg_monai.utils.atomic import writes_dataset
 
 __all__ = ["draw_nucleus", "generate_ctc", "generate_dsb"]
 
@@ -36,7 +37,8 @@ def draw_nucleus(
     wobble: np.ndarray | None = None,
     exclusive: bool = False,
 ) -> int:
-    """Draw one nucleus (:func:`~metaseg_monai.data.phantoms.wavy_ellipse_mask`) into the instance map ``labels``.
+    """Draw one nucleus (:func:`~metaseg_monai.sample_data.phantoms.wavy_ellipse_mask`) into the instance map
+    ``labels``.
 
     Written in place; only background pixels (0) are written, so instances never overlap.
 

@@ -1,8 +1,8 @@
 """A short metadata-switch training on generated data: the smallest end-to-end use of the package.
 
 It trains :class:`~metaseg_monai.networks.MetaUNet` with MONAI's ``SupervisedTrainer`` and
-``PrepareBatchExtraInput("metadata")`` on :func:`~metaseg_monai.data.make_shape_switch_samples`, where the metadata
-alone says which shapes to segment, and evaluates pixel F1 with ``SupervisedEvaluator``.
+``PrepareBatchExtraInput("metadata")`` on :func:`~metaseg_monai.sample_data.make_shape_switch_samples`, where the
+metadata alone says which shapes to segment, and evaluates pixel F1 with ``SupervisedEvaluator``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from monai.losses import DiceCELoss
 from monai.transforms import Activationsd, AsDiscreted, Compose, EnsureTyped, RandFlipd, RandRotate90d
 from monai.utils import set_determinism
 
-from metaseg_monai.data.shape_switch import SHAPE_SWITCH_FIELDS, make_shape_switch_samples
-from metaseg_monai.engines import paper_cyclic_lr
 from metaseg_monai.inferers import MetadataInferer
 from metaseg_monai.metrics import f1_dice_from_counts
 from metaseg_monai.networks import CONDITIONINGS, MetaUNet
+from metaseg_monai.optimizers import paper_cyclic_lr
+from metaseg_monai.sample_data.shape_switch import SHAPE_SWITCH_FIELDS, make_shape_switch_samples
 from metaseg_monai.transforms import EncodeMetadatad
 
 __all__ = ["train_shape_switch"]

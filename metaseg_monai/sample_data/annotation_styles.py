@@ -23,15 +23,11 @@ from types import MappingProxyType
 
 import numpy as np
 
-from metaseg_monai.data.io import (
-    atomic_path,
-    read_image,
-    write_delimited,
-    write_image,
-    writes_dataset,
-)
+from metaseg_monai.data.image_io import read_image, write_image
 from metaseg_monai.data.table import REQUIRED_COLUMNS, SPLITS, load_table_dataset
 from metaseg_monai.transforms.polygon import polygonize_mask
+from metaseg_monai.utils.atomic import atomic_path, writes_dataset
+from metaseg_monai.utils.files import write_delimited
 
 __all__ = ["ACCURATE", "ANNOTATION_TOLERANCES", "write_styled_copy"]
 

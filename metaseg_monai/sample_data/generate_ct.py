@@ -37,8 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-from metaseg_monai.data.io import atomic_path, write_json, write_nifti, writes_dataset
-from metaseg_monai.data.phantoms import ellipsoid_distance, ellipsoid_mask
+from metaseg_monai.data.image_io import write_nifti
+from metaseg_monai.sample_data.phantoms import ellipsoid_distance, ellipsoid_mask
+from metaseg_monai.utils.atomic import atomic_path, writes_dataset
+from metaseg_monai.utils.files import write_json
 
 __all__ = ["generate_kits19", "generate_kits21", "generate_msd_liver", "generate_msd_spleen"]
 

@@ -1,45 +1,32 @@
-"""Reading and writing the files of the public dataset layouts, with errors that name the file.
+"""Reading and writing the image and NIfTI files of the public dataset layouts, with errors that name the file.
 
 Every reader in :mod:`metaseg_monai.data` goes through :func:`read_image` / :func:`read_nifti`, and every generator
-writes through the ``write_*`` functions, which write to a temporary file beside the target and rename it into place:
-a kill never leaves a half-written file, and an existing file is never overwritten.
+in :mod:`metaseg_monai.sample_data` writes through :func:`write_image` / :func:`write_nifti`, which write to a
+temporary file beside the target and rename it into place (:func:`~metaseg_monai.utils.atomic_path`): a kill never
+leaves a half-written file, and an existing file is never overwritten.
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import functools
-import inspect
-import json
 import os
-import re
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from metaseg_monai.utils.atomic import atomic_path
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "NIFTI_SUFFIXES",
-    "atomic_path",
     "check_nifti_pair",
     "check_same_shape",
-    "natural_key",
     "nifti_shape",
     "nifti_stem",
-    "read_delimited",
     "read_image",
-    "read_json",
     "read_nifti",
-    "write_delimited",
     "write_image",
-    "write_json",
     "write_nifti",
-    "writes_dataset",
 ]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
@@ -55,11 +42,6 @@ def nifti_stem(path: str | os.PathLike) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return Path(name).stem
-
-
-def natural_key(text: str) -> list:
-    """Sort key ordering embedded numbers by value: ``spleen_2`` before ``spleen_10``, ``sub-2`` before ``sub-10``."""
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(text))]
 
 
 def _require_file(path: str | os.PathLike, context: str = "") -> Path:
@@ -130,50 +112,6 @@ def read_nifti(path: str | os.PathLike, context: str = "") -> tuple[np.ndarray, 
         raise ValueError(f"cannot read NIfTI '{p}'{where}: {type(err).__name__}: {err}") from err
 
 
-def read_delimited(path: str | os.PathLike, delimiter: str = ",") -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Read a CSV/TSV table: the stripped header (``[]`` for a blank file) and ``(line number, cells)`` for every
-    non-blank data row. Callers check columns and cell counts and word the errors for their layout."""
-    # utf-8-sig: a table saved by a spreadsheet starts with a BOM that would otherwise join the first column's name
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            header = next(reader, None) or []
-            while header and not any(c.strip() for c in header):
-                header = next(reader, None) or []
-            rows = [(reader.line_num, cells) for cells in reader if any(c.strip() for c in cells)]
-    except UnicodeDecodeError as err:
-        raise ValueError(
-            f"cannot read table '{path}': expected UTF-8 text, found byte {err.object[err.start]:#04x} at offset "
-            f"{err.start}; save it as UTF-8 (spreadsheets: 'CSV UTF-8')."
-        ) from err
-    return [h.strip() for h in header], rows
-
-
-def write_delimited(
-    path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[object]], delimiter: str = ","
-) -> None:
-    """Write a CSV/TSV table (``header`` then ``rows``) atomically; refuses to overwrite an existing file."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, delimiter=delimiter, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
-def read_json(path: str | os.PathLike, what: str, expected: type = dict) -> Any:
-    """Read a JSON file that must hold a ``dict`` or ``list``; errors name the file and ``what`` it is."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"file not found: '{p}' ({what}).")
-    try:
-        content = json.loads(p.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"cannot read '{p}': malformed JSON ({err}).") from err
-    if not isinstance(content, expected):
-        kind = "list" if expected is list else "object"
-        raise ValueError(f"'{p}': expected a JSON {kind} ({what}), found {type(content).__name__}.")
-    return content
-
-
 def nifti_shape(path: str | os.PathLike, context: str = "") -> tuple[int, ...]:
     """The array shape from a NIfTI header, without decoding the voxels."""
     p = _require_file(path, context)
@@ -217,30 +155,6 @@ def check_same_shape(
         )
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[str]:
-    """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error removed.
-
-    Raises:
-        FileExistsError: ``path`` exists and ``overwrite`` is False.
-    """
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"'{target}' exists; refusing to overwrite it.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # keep the full suffix (e.g. .nii.gz) so that writers choosing a format by name still see it
-    suffix = "".join(target.suffixes) or ".tmp"
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def write_image(path: str | os.PathLike, array: np.ndarray, overwrite: bool = False) -> None:
     """Write a PNG (uint8/uint16, grey or RGB) or a TIFF (any dtype), atomically."""
     suffix = Path(path).suffix.lower()
@@ -263,43 +177,3 @@ def write_nifti(path: str | os.PathLike, array: np.ndarray, affine: np.ndarray, 
 
     with atomic_path(path, overwrite) as tmp:
         nib.save(nib.Nifti1Image(np.asarray(array), np.asarray(affine, dtype=np.float64)), tmp)
-
-
-def write_json(path: str | os.PathLike, obj: object, overwrite: bool = False) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
-    with atomic_path(path, overwrite) as tmp, open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
-
-
-def writes_dataset(out_arg: str = "out_dir") -> Callable[[Callable[..., Path]], Callable[..., Path]]:
-    """Decorate a function that writes a dataset into the folder named by its ``out_arg`` argument so that it writes
-    into a hidden sibling folder, renamed into place only when the function returns: a kill or an error never leaves
-    a half-written dataset that a reader would take for a complete one. The function's returned path (inside the
-    staging folder) is mapped to the same place inside the final folder."""
-
-    def decorate(fn: Callable[..., Path]) -> Callable[..., Path]:
-        signature = inspect.signature(fn)
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Path:
-            bound = signature.bind(*args, **kwargs)
-            final = Path(bound.arguments[out_arg])
-            # refuse a non-empty folder before any work, so no one's data is mixed or replaced; create nothing yet
-            if final.exists() and (not final.is_dir() or any(final.iterdir())):
-                raise FileExistsError(f"output folder '{final}' exists and is not empty; choose a new or empty folder.")
-            final.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.partial-"))
-            try:
-                bound.arguments[out_arg] = staging
-                root = Path(fn(*bound.args, **bound.kwargs))
-                if final.exists():
-                    final.rmdir()  # empty, checked above
-                os.replace(staging, final)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
-            return final / root.relative_to(staging)
-
-        return wrapper
-
-    return decorate

@@ -1,4 +1,4 @@
-"""Multi-class evaluation reports (per-class F1 columns, micro-averaged F1) and the class-coloured pictures."""
+"""Multi-class evaluation reports: per-class F1 columns, micro-averaged F1 and class-coloured overlays."""
 
 from __future__ import annotations
 
@@ -11,15 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from metaseg_monai.metrics import (
-    CLASS_COLOURS,
-    MULTI_CLASS_F1,
-    SegmentationReportWriter,
-    class_colour,
-    compose_panels,
-    f1_dice_from_counts,
-    overlay_classes,
-)
+from metaseg_monai.handlers import MULTI_CLASS_F1, SegmentationReportWriter
+from metaseg_monai.metrics import f1_dice_from_counts
+from metaseg_monai.visualize import CLASS_COLOURS
 
 KITS = {1: "kidney", 2: "tumor", 3: "cyst"}
 
@@ -140,43 +134,3 @@ def test_multiclass_class_index_input_and_errors(tmp_path):
         SegmentationReportWriter(tmp_path, class_names=["a", "a"])
     # binary reports keep their columns
     assert SegmentationReportWriter(tmp_path).score_columns == ["f1", "dice", "tp", "fp", "fn"]
-
-
-# ---------------------------------------------------------------- pictures
-
-
-def test_overlay_classes_blends_colours_over_grey():
-    image = np.linspace(0, 1, 16, dtype=np.float32).reshape(4, 4)
-    classes = np.zeros((4, 4), np.int64)
-    classes[0, 0], classes[3, 3] = 1, 2
-    out = overlay_classes(image, classes, alpha=1.0)
-    assert out.shape == (4, 4, 3) and out.dtype == np.uint8
-    assert tuple(out[0, 0]) == class_colour(1) == CLASS_COLOURS[0]
-    assert tuple(out[3, 3]) == class_colour(2)
-    assert tuple(out[1, 1]) == (85, 85, 85)  # grey: image[1, 1] = 5/15 of full scale
-    half = overlay_classes(image, classes, alpha=0.5)
-    assert tuple(half[0, 0]) == tuple(round(0.5 * c) for c in CLASS_COLOURS[0])  # image[0, 0] is black
-    assert class_colour(len(CLASS_COLOURS) + 1) == CLASS_COLOURS[0]  # colours repeat
-    with pytest.raises(ValueError, match="non-negative integer"):
-        overlay_classes(image, classes - 1)
-    with pytest.raises(ValueError, match=r"\(H, W\)"):
-        overlay_classes(image, classes[None])
-    with pytest.raises(ValueError, match="0 is background"):
-        class_colour(0)
-
-
-def test_compose_panels_layout():
-    panels = [np.full((32, 40, 3), v, np.uint8) for v in (10, 200)]
-    row = compose_panels(panels, ["a", "b"], [("kidney", (86, 180, 233))], min_height=64, gap=4)
-    # enlarged x2 (64 rows), a title row and a legend row around them
-    assert row.shape[1] == 4 + 2 * (80 + 4) and row.shape[0] > 64 + 2 * 4
-    title_h = (row.shape[0] - 64 - 4) // 2  # the title and the legend rows have the same height
-    assert (row[title_h : title_h + 64, 4 : 4 + 80] == 10).all()
-    assert (row[title_h : title_h + 64, 88 : 88 + 80] == 200).all()
-    assert (row[title_h + 64 + 4 :] == (86, 180, 233)).all(axis=-1).any()  # the legend's colour square
-    plain = compose_panels(panels[:1], min_height=16, gap=0)
-    np.testing.assert_array_equal(plain, panels[0])  # no title, no legend, no enlargement: the panel itself
-    with pytest.raises(ValueError, match="one title per panel"):
-        compose_panels(panels, ["a"])
-    with pytest.raises(ValueError, match="panel 1"):
-        compose_panels([panels[0], panels[1][:10]])

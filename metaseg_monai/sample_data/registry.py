@@ -13,16 +13,19 @@ __all__ = ["SAMPLE_DATA_KINDS", "generate_sample_data", "get_generator"]
 # kind -> ("module:function" of the generator, the reader that reads what it writes); imported lazily so that
 # `metaseg --help` stays fast
 SAMPLE_DATA_KINDS: dict[str, tuple[str, str]] = {
-    "cell-lines": ("metaseg_monai.data.generate_microscopy:generate_cell_lines", "load_table_dataset"),
-    "nuclei-anomaly": ("metaseg_monai.data.generate_microscopy:generate_nuclei_anomaly", "load_table_dataset"),
-    "annotation-styles": ("metaseg_monai.data.generate_microscopy:generate_annotation_styles", "load_table_dataset"),
-    "kits21": ("metaseg_monai.data.generate_ct:generate_kits21", "load_kits21"),
-    "kits19": ("metaseg_monai.data.generate_ct:generate_kits19", "load_kits19"),
-    "msd-spleen": ("metaseg_monai.data.generate_ct:generate_msd_spleen", "load_decathlon"),
-    "msd-liver": ("metaseg_monai.data.generate_ct:generate_msd_liver", "load_decathlon"),
-    "tumor-type": ("metaseg_monai.data.generate_tumor_type:generate_tumor_type", "load_bids_tumor_type"),
-    "ctc": ("metaseg_monai.data.generate_cells:generate_ctc", "load_ctc_sequence"),
-    "dsb": ("metaseg_monai.data.generate_cells:generate_dsb", "load_dsb2018"),
+    "cell-lines": ("metaseg_monai.sample_data.generate_microscopy:generate_cell_lines", "load_table_dataset"),
+    "nuclei-anomaly": ("metaseg_monai.sample_data.generate_microscopy:generate_nuclei_anomaly", "load_table_dataset"),
+    "annotation-styles": (
+        "metaseg_monai.sample_data.generate_microscopy:generate_annotation_styles",
+        "load_table_dataset",
+    ),
+    "kits21": ("metaseg_monai.sample_data.generate_ct:generate_kits21", "load_kits21"),
+    "kits19": ("metaseg_monai.sample_data.generate_ct:generate_kits19", "load_kits19"),
+    "msd-spleen": ("metaseg_monai.sample_data.generate_ct:generate_msd_spleen", "load_decathlon"),
+    "msd-liver": ("metaseg_monai.sample_data.generate_ct:generate_msd_liver", "load_decathlon"),
+    "tumor-type": ("metaseg_monai.sample_data.generate_tumor_type:generate_tumor_type", "load_bids_tumor_type"),
+    "ctc": ("metaseg_monai.sample_data.generate_cells:generate_ctc", "load_ctc_sequence"),
+    "dsb": ("metaseg_monai.sample_data.generate_cells:generate_dsb", "load_dsb2018"),
 }
 
 

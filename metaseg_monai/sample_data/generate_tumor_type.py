@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from metaseg_monai.data.io import write_delimited, write_json, write_nifti, writes_dataset
-from metaseg_monai.data.phantoms import ellipsoid_distance, smooth_noise
+from metaseg_monai.data.image_io import write_nifti
+from metaseg_monai.sample_data.phantoms import ellipsoid_distance, smooth_noise
+from metaseg_monai.utils.atomic import writes_dataset
+from metaseg_monai.utils.files import write_delimited, write_json
 
 __all__ = ["TUMOR_TYPES", "generate_tumor_type"]
 
@@ -143,7 +145,7 @@ def generate_tumor_type(
             "Name": "tumour core labels",
             "BIDSVersion": "1.8.0",
             "DatasetType": "derivative",
-            "GeneratedBy": [{"Name": "metaseg_monai.data.generate_tumor_type"}],
+            "GeneratedBy": [{"Name": "metaseg_monai.sample_data.generate_tumor_type"}],
         },
     )
     return root

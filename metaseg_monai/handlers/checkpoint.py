@@ -239,7 +239,7 @@ def resumable_checkpoint_handlers(
 
     Bundle config example (``train.json``, with ``handlers`` the usual list)::
 
-        "train_handlers": "$@handlers + metaseg_monai.engines.resumable_checkpoint_handlers(@ckpt_dir, @network,
+        "train_handlers": "$@handlers + metaseg_monai.handlers.resumable_checkpoint_handlers(@ckpt_dir, @network,
             @optimizer, @lr_scheduler)"
 
     or list :class:`ResumeFromLatestCheckpoint` and :class:`AtomicCheckpointSaver` as two ``_target_`` entries.
@@ -247,7 +247,8 @@ def resumable_checkpoint_handlers(
     Args:
         ckpt_dir: folder of the resume checkpoints (created on first save); keep it apart from the best-model file.
         network, optimizer: objects to save and restore.
-        lr_scheduler: an LR scheduler to save and restore too (e.g. :func:`paper_cyclic_lr`), or None.
+        lr_scheduler: an LR scheduler to save and restore too (e.g.
+            :func:`~metaseg_monai.optimizers.paper_cyclic_lr`), or None.
         trainer_key: key of the trainer's state (epoch, iteration) in the checkpoint.
         n_saved: checkpoints kept (>= 1); 2 keeps one spare should the newest be unusable.
         save_interval: save every N epochs (>= 1).

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from metaseg_monai.comparison.runner import run_comparison
-from metaseg_monai.data.sample_data import generate_sample_data
+from metaseg_monai.sample_data import generate_sample_data
 
 __all__ = ["DEMO_EXPERIMENTS", "DemoExperiment", "run_demo"]
 

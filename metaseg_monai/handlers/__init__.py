@@ -1,0 +1,20 @@
+"""Ignite handlers for the bundles: resume after a kill, atomic checkpoints, the evaluation report writer."""
+
+from metaseg_monai.handlers.checkpoint import (
+    DEFAULT_CHECKPOINT_PATTERN,
+    AtomicCheckpointSaver,
+    ResumeFromLatestCheckpoint,
+    find_latest_checkpoint,
+    resumable_checkpoint_handlers,
+)
+from metaseg_monai.handlers.segmentation_report import MULTI_CLASS_F1, SegmentationReportWriter
+
+__all__ = [
+    "DEFAULT_CHECKPOINT_PATTERN",
+    "MULTI_CLASS_F1",
+    "AtomicCheckpointSaver",
+    "ResumeFromLatestCheckpoint",
+    "SegmentationReportWriter",
+    "find_latest_checkpoint",
+    "resumable_checkpoint_handlers",
+]

@@ -1,0 +1,31 @@
+"""Pictures of segmentations: error and class overlays, labelled panel rows and the metadata sweep figure."""
+
+from metaseg_monai.visualize.background import grey_background
+from metaseg_monai.visualize.class_overlay import (
+    CLASS_COLOURS,
+    class_colour,
+    class_legend,
+    compose_panels,
+    overlay_classes,
+)
+from metaseg_monai.visualize.error_overlay import (
+    FALSE_NEGATIVE_COLOUR,
+    FALSE_POSITIVE_COLOUR,
+    TRUE_POSITIVE_COLOUR,
+    overlay_errors,
+)
+from metaseg_monai.visualize.sweep_figure import write_sweep_figure
+
+__all__ = [
+    "CLASS_COLOURS",
+    "FALSE_NEGATIVE_COLOUR",
+    "FALSE_POSITIVE_COLOUR",
+    "TRUE_POSITIVE_COLOUR",
+    "class_colour",
+    "class_legend",
+    "compose_panels",
+    "grey_background",
+    "overlay_classes",
+    "overlay_errors",
+    "write_sweep_figure",
+]
