@@ -1,4 +1,4 @@
-"""The ``metaseg`` command line (built on fire): ``demo``, ``compare``, ``sample-data``, ``shape-switch``."""
+"""The ``metaseg`` command line (fire): ``demo``, ``compare``, ``bundle``, ``sample-data``, ``shape-switch``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import fire
 
-__all__ = ["compare", "demo", "main", "sample_data", "shape_switch"]
+__all__ = ["bundle_export", "bundle_init", "bundle_list", "compare", "demo", "main", "sample_data", "shape_switch"]
 
 
 def demo(out: str = "metaseg_demo", seeds: int = 2, device: str = "cpu", epochs: int | None = None) -> None:
@@ -44,7 +44,7 @@ def compare(
     (mean F1 +- std over seeds, per metadata group, Wilcoxon p vs BASELINE) and OUT/results.csv.
 
     Args:
-        bundle: a bundle folder, or the name of one under the repository's bundles/.
+        bundle: a bundle folder, or the name of a shipped bundle (metaseg bundle list).
         dataset_dir: the dataset, in the layout the bundle reads.
         out: output folder; started again with the same settings, the comparison resumes.
         variants: comma-separated arms: CONDITIONING[:MODE] (none, se, me, sme, film; MODE true or dummy) or the
@@ -135,6 +135,50 @@ def sample_data(kind: str, out_dir: str, seed: int = 0, **options: object) -> No
     )
 
 
+def bundle_list() -> None:
+    """List the shipped bundles: name, version, the paper experiment, the metadata fields the network reads."""
+    from metaseg_monai.bundle import list_bundles, packaged_bundles_dir
+
+    bundles = list_bundles()
+    width = max(len(b.name) for b in bundles)
+    print(f"{'bundle':<{width}}  {'version':<7}  {'metadata':<18}  experiment")
+    for b in bundles:
+        print(f"{b.name:<{width}}  {b.version:<7}  {', '.join(b.metadata_fields):<18}  {b.experiment}")
+    print(f"\n{len(bundles)} bundles in {packaged_bundles_dir()}; copy one with: metaseg bundle init NAME DIR")
+
+
+def bundle_init(name: str, dest: str, sample_data: bool = False) -> None:
+    """Write a self-contained copy of bundle NAME (configs, docs, LICENSE, weights) into DEST (new or empty).
+
+    Args:
+        name: a shipped bundle's name (metaseg bundle list) or a bundle folder.
+        dest: the new bundle folder.
+        sample_data: also generate the bundle's sample data into DEST/sample_data (its default dataset_dir).
+    """
+    from metaseg_monai.bundle import init_bundle
+
+    root = init_bundle(name, dest, sample_data=sample_data)
+    print(f"wrote bundle {root}; train it with:")
+    print(f"  python -m monai.bundle run --config_file {root}/configs/train.json --bundle_root {root}")
+
+
+def bundle_export(bundle: str, out: str, overwrite: bool = False) -> None:
+    """Write BUNDLE (a shipped bundle's name or a bundle folder) as a Model Zoo zip with its weights into OUT.
+
+    Args:
+        bundle: a shipped bundle's name or a bundle folder.
+        out: the .zip file to write.
+        overwrite: replace an existing OUT.
+    """
+    from metaseg_monai.bundle import export_bundle
+
+    path = export_bundle(bundle, out, overwrite=overwrite)
+    print(
+        f"wrote {path}; unzip it and run: python -m monai.bundle run --config_file NAME/configs/inference.json "
+        "--bundle_root NAME (see NAME/docs/README.md)"
+    )
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -144,7 +188,13 @@ def main() -> None:
 
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("ignite").setLevel(logging.WARNING)  # MONAI's engines log every epoch; the CLI prints a summary
-    commands = {"demo": demo, "compare": compare, "sample-data": sample_data, "shape-switch": shape_switch}
+    commands = {
+        "demo": demo,
+        "compare": compare,
+        "bundle": {"list": bundle_list, "init": bundle_init, "export": bundle_export},
+        "sample-data": sample_data,
+        "shape-switch": shape_switch,
+    }
     try:
         fire.Fire(commands)
     except (ValueError, FileExistsError, FileNotFoundError, BundleRunError) as err:  # a message, not a traceback

@@ -138,7 +138,7 @@ def test_inference_from_table_and_from_command_line(dataset, trained, tmp_path):
             load_pretrain=False,
             features=TINY["features"],
         ).initialize()
-    assert "cell_line must be one of" in repr(err.value.__cause__)
+    assert "field 'cell_line' has unknown category 'Foo'" in repr(err.value.__cause__)
 
 
 def test_wrong_conditioning_fails_before_training(dataset, tmp_path):

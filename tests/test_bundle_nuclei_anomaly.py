@@ -215,13 +215,23 @@ def test_inference_from_table_and_from_command_line(dataset, trained, test_rows,
         ("train.json", "train", {"conditioning": "cbn"}, "conditioning must be one of"),
         ("train.json", "train", {"network_def#metadata_dim": 5}, "width 5"),
         (TWO_HEADS, "train", {"lr_mode": "exp"}, "lr_mode must be one of"),
-        ("inference.json", "infer", {"mask_type": "debris", "load_pretrain": False}, "mask_type must be one of"),
+        (
+            "inference.json",
+            "infer",
+            {"mask_type": "debris", "load_pretrain": False},
+            "field 'mask_type' has unknown category 'debris'",
+        ),
     ],
 )
 def test_wrong_override_fails_before_training(dataset, tmp_path, config, workflow_type, override, message):
     requires_regular_package()
     out = tmp_path / "bad"
-    wf = _workflow(config, workflow_type, dataset_dir=str(dataset), output_dir=str(out), **TINY, **override)
+    data = dataset
+    if workflow_type == "infer":  # metadata on the command line: a folder of images
+        data = tmp_path / "images"
+        data.mkdir()
+        shutil.copy(dataset / "images" / "HeLa_000.tif", data / "HeLa_000.tif")
+    wf = _workflow(config, workflow_type, dataset_dir=str(data), output_dir=str(out), **TINY, **override)
     with pytest.raises(RuntimeError) as err:
         wf.initialize()
     assert message in repr(err.value.__cause__)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from types import SimpleNamespace
 
 import numpy as np
@@ -126,7 +127,7 @@ def test_report_writer_refuses_then_overwrites_without_mixing(tmp_path):
 
     again = _evaluator(samples)
     SegmentationReportWriter(out, metadata_fields=["cell_line"]).attach(again)
-    with pytest.raises(FileExistsError, match=r"metrics\.csv' exists.*overwrite=True"):
+    with pytest.raises(FileExistsError, match=r"metrics\.csv' exists.*--eval_overwrite True.*overwrite=True"):
         again.run()
     assert (out / "metrics.csv").read_text() == before  # untouched
 
@@ -169,8 +170,8 @@ def test_report_writer_foreground_selection_and_metadata_values(tmp_path):
         binary.record(_state(one_hot, label_map))
     with pytest.raises(ValueError, match=r"channel-first.*\(4, 4\)"):
         binary.record(_state(one_hot[0], label_map[0]))
-    with pytest.raises(KeyError, match="metadata field 'style'"):
-        writer.record(_state(one_hot, label_map, size=1))
+    writer.record(_state(one_hot, label_map, size=1))  # a grouping column missing from an image is no error
+    assert "style" not in writer.rows[2] and writer.rows[2]["size"] == 1
     with pytest.raises(ValueError, match="clash"):
         SegmentationReportWriter(tmp_path, metadata_fields=["f1"])
 
@@ -188,3 +189,65 @@ def test_report_writer_volume_overlay_shows_busiest_slice(tmp_path):
     assert _read_csv(tmp_path / "metrics.csv")[0]["image"] == "/ct/case_00007.nii.gz"
     picture = np.asarray(Image.open(tmp_path / "overlays" / "0000_case_00007.png"))
     assert tuple(picture[0, 0]) == FALSE_POSITIVE_COLOUR and tuple(picture[3, 3]) == TRUE_POSITIVE_COLOUR
+
+
+# ---------------------------------------------------------------- grouping columns are optional; swapped_from is added
+
+
+def test_absent_grouping_columns_are_left_out_with_one_warning(tmp_path, caplog):
+    samples = [{k: v for k, v in s.items() if k != "size"} for s in _samples()]  # a table with only cell_line
+    evaluator = _evaluator(samples)
+    writer = SegmentationReportWriter(tmp_path, metadata_fields=["mask_type", "cell_line", "size"], num_overlays=0)
+    writer.attach(evaluator)
+    with caplog.at_level(logging.WARNING):
+        evaluator.run()  # two batches: the warning comes once, when the report is written
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert (
+        "['mask_type', 'size']" in warnings[0].getMessage() and "grouping by ['cell_line']" in warnings[0].getMessage()
+    )
+    rows = _read_csv(tmp_path / "metrics.csv")
+    assert list(rows[0]) == ["image", "cell_line", "f1", "dice", "tp", "fp", "fn"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert list(summary["per_group"]) == ["cell_line"] and summary["n"] == 6
+
+
+def test_swapped_from_is_a_grouping_column_when_the_samples_carry_it(tmp_path):
+    samples = [{**s, "swapped_from": "B" if s["cell_line"] == "A" else "A"} for s in _samples()]
+    evaluator = _evaluator(samples)
+    SegmentationReportWriter(tmp_path / "a", metadata_fields=["cell_line"], num_overlays=0).attach(evaluator)
+    evaluator.run()
+    rows = _read_csv(tmp_path / "a" / "metrics.csv")
+    assert list(rows[0])[:3] == ["image", "cell_line", "swapped_from"]
+    assert [r["swapped_from"] for r in rows] == ["B", "A", "B", "A", "A", "B"]
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert list(summary["per_group"]) == ["cell_line", "swapped_from"]
+    assert {k: v["n"] for k, v in summary["per_group"]["swapped_from"].items()} == {"A": 3, "B": 3}
+    # listed explicitly it is not repeated; without swapped samples there is no such column
+    listed = _evaluator(samples)
+    SegmentationReportWriter(tmp_path / "b", ["swapped_from", "cell_line"], num_overlays=0).attach(listed)
+    listed.run()
+    assert list(_read_csv(tmp_path / "b" / "metrics.csv")[0])[:3] == ["image", "swapped_from", "cell_line"]
+    plain = _evaluator(_samples())
+    SegmentationReportWriter(tmp_path / "c", ["cell_line"], num_overlays=0).attach(plain)
+    plain.run()
+    assert "swapped_from" not in _read_csv(tmp_path / "c" / "metrics.csv")[0]
+
+
+def test_a_grouping_column_missing_from_some_images_groups_those_that_have_it(tmp_path, caplog):
+    pred = torch.zeros(1, 4, 4)
+    pred[0, 0, 0] = 1
+    writer = SegmentationReportWriter(tmp_path, metadata_fields=["style", "size"], num_overlays=0)
+    writer.reset()
+    writer.record(_state(pred, pred, style="fine", size=1))
+    writer.record(_state(pred, torch.zeros(1, 4, 4), size=2))
+    writer.record(_state(pred, pred, style="coarse", size=1))
+    with caplog.at_level(logging.WARNING):
+        writer.write()
+    assert "'style' is missing from 1 of the 3 images" in caplog.text
+    rows = _read_csv(tmp_path / "metrics.csv")
+    assert [r["style"] for r in rows] == ["fine", "", "coarse"] and [r["size"] for r in rows] == ["1", "2", "1"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["n"] == 3 and list(summary["per_group"]) == ["style", "size"]
+    assert {k: v["n"] for k, v in summary["per_group"]["style"].items()} == {"coarse": 1, "fine": 1}
+    assert {k: v["n"] for k, v in summary["per_group"]["size"].items()} == {"1": 2, "2": 1}

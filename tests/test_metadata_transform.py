@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 import re
 
@@ -95,6 +96,73 @@ def test_continuous_bad_std(std):
 def test_continuous_bad_mean():
     with pytest.raises(ValueError, match=err("'tumor_size'", "mean must be finite", "nan")):
         ContinuousField("tumor_size", mean=float("nan"))
+
+
+# ---------------------------------------------------------------- valid range (apart from the scaling range)
+
+TUMOUR = {"name": "radiographic_size", "type": "continuous", "minimum": 0.0, "maximum": 10.0, "valid_min": 0.0}
+
+
+def test_continuous_valid_range_refuses_values_outside_it():
+    field = MetadataSpec([TUMOUR]).fields[0]
+    assert (field.mean, field.std, field.valid_min, field.valid_max) == (0.0, 10.0, 0.0, None)
+    # the scaling range is no bound: a 14 cm tumour is encoded (above 1), a size of 0 is valid
+    np.testing.assert_allclose(field.encode(14.0, "s"), [1.4])
+    np.testing.assert_allclose(field.encode("0", "s"), [0.0])
+    expected = ["sample 'case_00007'", "field 'radiographic_size'", "valid range [0.0, inf)", "found -3.0"]
+    with pytest.raises(ValueError, match=err(*expected) + "$"):
+        field.encode(-3.0, "case_00007")
+    with pytest.raises(ValueError, match=err("sample 'imgs/a.png'", "'tumor_size'", "[1.0, 9.5]", "found 10.0")):
+        EncodeMetadatad([{**SIZE, "valid_min": 1.0, "valid_max": 9.5}])(sample(tumor_size="10"))
+    bounded_above = ContinuousField("x", valid_max=2)
+    assert bounded_above.valid_range == "(-inf, 2.0]" and ContinuousField("x").valid_range == "(-inf, inf)"
+    bounded_above.encode(2, "s")  # bounds are inclusive
+    with pytest.raises(ValueError, match=err("field 'x'", "(-inf, 2.0]", "found 2.5")):
+        bounded_above.encode(2.5, "s")
+
+
+@pytest.mark.parametrize(
+    "kwargs, parts",
+    [
+        ({"valid_min": float("nan")}, ["'x'", "valid_min must be a finite number or None", "nan"]),
+        ({"valid_max": "big"}, ["'x'", "valid_max must be a finite number or None", "'big'"]),
+        ({"valid_min": True}, ["'x'", "valid_min must be a finite number"]),
+        ({"valid_min": 3.0, "valid_max": 1.0}, ["'x'", "valid_min <= valid_max", "3.0 > 1.0"]),
+    ],
+)
+def test_continuous_bad_valid_range(kwargs, parts):
+    with pytest.raises(ValueError, match=err(*parts)):
+        ContinuousField("x", **kwargs)
+    with pytest.raises(ValueError, match=err(*parts)):
+        MetadataSpec([{"name": "x", "type": "continuous", "minimum": 0, "maximum": 1, **kwargs}])
+
+
+def test_to_config_round_trips():
+    spec = MetadataSpec(
+        [
+            CELL,
+            SIZE,
+            TUMOUR,
+            {"name": "age", "type": "continuous", "minimum": 20, "maximum": 80, "valid_min": 0, "valid_max": 120},
+            ContinuousField("dose", mean=1.5, std=0.5, valid_max=4.0),
+        ]
+    )
+    config = spec.to_config()
+    assert config == [
+        CELL,
+        SIZE,
+        TUMOUR,
+        {"name": "age", "type": "continuous", "minimum": 20.0, "maximum": 80.0, "valid_min": 0.0, "valid_max": 120.0},
+        {"name": "dose", "type": "continuous", "mean": 1.5, "std": 0.5, "valid_max": 4.0},
+    ]
+    for form in (config, {"fields": config}, json.loads(json.dumps({"fields": config}))):
+        again = MetadataSpec.from_config(form)
+        assert again.fields == spec.fields and again.to_config() == config
+        assert [(getattr(f, "minimum", None), getattr(f, "maximum", None)) for f in again.fields] == [
+            (None, None), (None, None), (0.0, 10.0), (20.0, 80.0), (None, None)
+        ]  # fmt: skip
+    kept = pickle.loads(pickle.dumps(spec))
+    assert kept.to_config() == config
 
 
 # ---------------------------------------------------------------- spec

@@ -87,3 +87,11 @@ def test_cyclic_lr_argument_errors(kwargs, message):
     args = {"steps_per_epoch": 4, "epochs": 2, **kwargs}
     with pytest.raises(ValueError, match=message):
         paper_cyclic_lr(_optimizer(), **args)
+
+
+@pytest.mark.parametrize("mode, cycles", [("triangular", 8), ("triangular2", 7.5)])
+def test_cyclic_lr_default_cycles_follow_the_mode(mode, cycles):
+    # the bundles give only lr_mode: the paper's 8 cycles, or the authors' code's 15 half-cycles
+    default = paper_cyclic_lr(_optimizer(), steps_per_epoch=7, epochs=30, mode=mode)
+    explicit = paper_cyclic_lr(_optimizer(), steps_per_epoch=7, epochs=30, cycles=cycles, mode=mode)
+    assert default.total_size == explicit.total_size

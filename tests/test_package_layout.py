@@ -18,8 +18,9 @@ LAYERS = (
     ("data", "networks"),
     ("transforms", "inferers", "optimizers"),
     ("metrics", "visualize"),
-    ("handlers", "engines"),
+    ("handlers",),
     ("sample_data",),
+    ("bundle",),
     ("comparison",),
 )
 LAYER_OF = {name: level for level, names in enumerate(LAYERS) for name in names}

@@ -27,16 +27,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from metaseg_monai.bundle import COMMON_OVERRIDES, missing_ids, resolve_bundle
+from metaseg_monai.bundle.preflight import check_output_dir
 from metaseg_monai.comparison.tables import RunResult, read_metrics_csv, render_report, write_results_csv
 from metaseg_monai.comparison.variants import Variant, parse_variants
-from metaseg_monai.engines.preflight import check_output_dir
 from metaseg_monai.utils.atomic import atomic_path
 from metaseg_monai.utils.files import read_json, write_json
 
 __all__ = ["BundleRunError", "make_workflow", "run_bundle_workflow", "run_comparison", "sweep_figure"]
-
-# ids every bundle accepts; the runner sets them, so they cannot be given as extra overrides
-RUNNER_IDS = ("dataset_dir", "output_dir", "epochs", "conditioning", "metadata_mode", "seed", "device")
 
 
 class BundleRunError(RuntimeError):
@@ -194,20 +192,14 @@ def _epoch_progress(epochs: int, started: float, say: Callable[[str], None]) -> 
 
 
 def _resolve_bundle(bundle: str | Path) -> Path:
-    path = Path(bundle)
-    if not (path / "configs" / "train.json").is_file():
-        repo_bundles = Path(__file__).resolve().parents[2] / "bundles"
-        if (repo_bundles / str(bundle) / "configs" / "train.json").is_file():
-            path = repo_bundles / str(bundle)
-        else:
-            raise FileNotFoundError(
-                f"bundle '{bundle}' not found: expected a folder with configs/train.json, or the name of one in "
-                f"'{repo_bundles}'."
-            )
-    for name in ("evaluate.json", "metadata.json"):
-        if not (path / "configs" / name).is_file():
-            raise FileNotFoundError(f"bundle '{path}' lacks configs/{name}, which a comparison needs.")
-    return path.resolve()
+    """The bundle folder (a path or a shipped bundle's name) after checking it has the ids the runner relies on."""
+    path = resolve_bundle(bundle)
+    if not (path / "configs" / "evaluate.json").is_file():
+        raise FileNotFoundError(f"bundle '{path}' lacks configs/evaluate.json, which a comparison needs.")
+    missing = missing_ids(path)
+    if missing:
+        raise ValueError(f"bundle '{path}' lacks config ids a comparison relies on: {missing}.")
+    return path
 
 
 def _bundle_config(bundle_dir: Path) -> dict[str, Any]:
@@ -260,7 +252,7 @@ def run_comparison(
     """Train and evaluate every arm x seed of a bundle and write ``results.csv`` and ``report.md`` into ``out``.
 
     Args:
-        bundle: bundle folder, or the name of one under the repository's ``bundles/``.
+        bundle: bundle folder, or the name of a shipped bundle (``metaseg bundle list``).
         dataset_dir: the dataset in the layout the bundle reads.
         out: output folder (new, or one of an earlier run of the same settings, which is resumed).
         variants: comma-separated arms (:func:`~metaseg_monai.comparison.variants.parse_variants`).
@@ -294,7 +286,7 @@ def run_comparison(
     extra = dict(overrides or {})
     if int(extra.get("val_interval", 1)) > int(epochs):
         extra["val_interval"] = int(epochs)  # validate at least once, at the end: the best checkpoint comes from it
-    clash = sorted(set(extra) & set(RUNNER_IDS))
+    clash = sorted(set(extra) & set(COMMON_OVERRIDES))
     if clash:
         raise ValueError(f"overrides {clash} are set by the comparison itself; use its own options instead.")
     config = _bundle_config(bundle_dir)

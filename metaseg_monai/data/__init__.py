@@ -4,9 +4,10 @@ from metaseg_monai.data.bids import load_bids_tumor_type
 from metaseg_monai.data.ctc import consecutive_frame_pairs, load_ctc_sequence
 from metaseg_monai.data.decathlon import decathlon_labels, load_decathlon
 from metaseg_monai.data.dsb import LoadDSBInstanceLabeld, dsb_instance_label, load_dsb2018
+from metaseg_monai.data.image_io import check_readable
 from metaseg_monai.data.kits import KITS19_LABELS, KITS21_LABELS, load_kits19, load_kits21
 from metaseg_monai.data.kits_slices import kits21_slice_datalist, kits21_volume_datalist, slice_id
-from metaseg_monai.data.multilabel import multilabel_datalist
+from metaseg_monai.data.multilabel import multilabel_datalist, task_label_keys
 from metaseg_monai.data.slices import (
     VolumeSliceDataset,
     iter_volume_slices,
@@ -16,7 +17,7 @@ from metaseg_monai.data.slices import (
     volume_slices_datalist,
 )
 from metaseg_monai.data.splits import SPLIT_NAMES, select_split, split_cases
-from metaseg_monai.data.table import load_inference_datalist, load_table_dataset
+from metaseg_monai.data.table import command_line_metadata, input_suffix, load_inference_datalist, load_table_dataset
 
 __all__ = [
     "KITS19_LABELS",
@@ -24,9 +25,12 @@ __all__ = [
     "SPLIT_NAMES",
     "LoadDSBInstanceLabeld",
     "VolumeSliceDataset",
+    "check_readable",
+    "command_line_metadata",
     "consecutive_frame_pairs",
     "decathlon_labels",
     "dsb_instance_label",
+    "input_suffix",
     "iter_volume_slices",
     "kits21_slice_datalist",
     "kits21_volume_datalist",
@@ -45,5 +49,6 @@ __all__ = [
     "split_cases",
     "stack_slices",
     "take_slices",
+    "task_label_keys",
     "volume_slices_datalist",
 ]

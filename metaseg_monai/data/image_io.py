@@ -19,7 +19,9 @@ from metaseg_monai.utils.atomic import atomic_path
 __all__ = [
     "IMAGE_SUFFIXES",
     "NIFTI_SUFFIXES",
+    "READABLE_SUFFIXES",
     "check_nifti_pair",
+    "check_readable",
     "check_same_shape",
     "nifti_shape",
     "nifti_stem",
@@ -33,6 +35,9 @@ IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 
 
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
+
+#: the file kinds :func:`check_readable` (and the readers) accept
+READABLE_SUFFIXES = (*IMAGE_SUFFIXES, *NIFTI_SUFFIXES)
 
 
 def nifti_stem(path: str | os.PathLike) -> str:
@@ -110,6 +115,37 @@ def read_nifti(path: str | os.PathLike, context: str = "") -> tuple[np.ndarray, 
         return np.asanyarray(img.dataobj), np.asarray(img.affine)
     except Exception as err:
         raise ValueError(f"cannot read NIfTI '{p}'{where}: {type(err).__name__}: {err}") from err
+
+
+def check_readable(path: str | os.PathLike, context: str = "") -> None:
+    """Check that ``path`` is a complete, readable image of a supported kind, by reading it whole.
+
+    PNG and TIFF files are decoded with :func:`read_image`; NIfTI files (``.nii``, ``.nii.gz``) are opened with
+    nibabel and their voxels read (:func:`read_nifti`), so a truncated or corrupt file fails here rather than in
+    the middle of a run. Suffixes are matched case-insensitively.
+
+    Args:
+        path: the file.
+        context: where the path came from (e.g. ``"inference input"``), added to errors.
+
+    Raises:
+        FileNotFoundError: the file does not exist (or is not a file).
+        ValueError: its suffix is not one of :data:`READABLE_SUFFIXES`, or it cannot be read as such an image; the
+            message names the file.
+    """
+    p = _require_file(path, context)
+    name = p.name.lower()
+    if name.endswith(NIFTI_SUFFIXES):
+        read_nifti(p, context)
+    elif name.endswith(IMAGE_SUFFIXES):
+        read_image(p, context)
+    else:
+        where = f" ({context})" if context else ""
+        suffix = "".join(p.suffixes) or "none"
+        raise ValueError(
+            f"cannot read '{p}'{where}: unsupported file kind (suffix '{suffix}'); supported: "
+            f"{', '.join(READABLE_SUFFIXES)}."
+        )
 
 
 def nifti_shape(path: str | os.PathLike, context: str = "") -> tuple[int, ...]:

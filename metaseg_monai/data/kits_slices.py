@@ -16,8 +16,8 @@ from typing import Any
 from metaseg_monai.data.image_io import NIFTI_SUFFIXES
 from metaseg_monai.data.kits import load_kits21
 from metaseg_monai.data.slices import volume_slices_datalist
-from metaseg_monai.data.splits import select_split
-from metaseg_monai.data.table import load_inference_datalist
+from metaseg_monai.data.splits import SPLIT_NAMES, select_split
+from metaseg_monai.data.table import command_line_metadata, load_inference_datalist
 
 __all__ = ["kits21_slice_datalist", "kits21_volume_datalist", "slice_id"]
 
@@ -78,18 +78,20 @@ def kits21_volume_datalist(
       error). Labels are not needed. ``split`` (with ``fractions``/``seed`` as in training) keeps that split's
       cases; ``None`` keeps all. Items also carry ``case_id``.
     - ``metadata={"radiographic_size": 4.2}``: every ``.nii.gz``/``.nii`` file directly in ``root``, in natural
-      order, all with that metadata (``split`` must be None).
+      order, all with that metadata (``split`` must be None). ``{"radiographic_size": None}`` (no size given on
+      the command line) is the first form.
 
     Raises:
         FileNotFoundError: no folder, no ``kits.json``, a case without ``imaging.nii.gz``, or no NIfTI file.
         ValueError: a field is missing or invalid, ``metadata`` lacks a field, or ``split`` is given with ``metadata``.
     """
+    if split is not None and split not in SPLIT_NAMES:  # before any file is read, so the bad override is named
+        raise ValueError(f"split must be one of {[None, *SPLIT_NAMES]}, got {split!r}.")
     fields = [metadata_fields] if isinstance(metadata_fields, str) else list(metadata_fields)
+    metadata = command_line_metadata(metadata)
     if metadata is not None:
         if split is not None:
             raise ValueError(f"split {split!r} selects KiTS21 cases from kits.json; it cannot be used with metadata.")
-        if not isinstance(metadata, Mapping):
-            raise ValueError(f"metadata must map field to value, e.g. {{'radiographic_size': 4.2}}; got {metadata!r}.")
         missing = [f for f in fields if f not in metadata]
         if missing:
             raise ValueError(f"metadata {dict(metadata)} lacks field(s) {missing}; expected {fields}.")

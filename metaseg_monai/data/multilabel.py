@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["multilabel_datalist"]
+__all__ = ["multilabel_datalist", "task_label_keys"]
+
+
+def task_label_keys(label_key: str, tasks: Sequence[str]) -> list[str]:
+    """The keys under which :func:`multilabel_datalist` puts each task's label: ``label_nuclei``, ``label_anomaly``."""
+    return [f"{label_key}_{task}" for task in tasks]
 
 
 def _where(item: Mapping[Hashable, Any]) -> str:
@@ -80,10 +85,10 @@ def multilabel_datalist(
                     f"multilabel_datalist: the rows of image '{image}' ({_where(first)} and {_where(rows[task])}) "
                     f"disagree on {differ}; an image's rows may differ only in {label_key!r} and {task_key!r}."
                 )
-        clash = sorted(f"{label_key}_{t}" for t in tasks if f"{label_key}_{t}" in sample)
+        clash = sorted(k for k in task_label_keys(label_key, tasks) if k in sample)
         if clash:
             raise ValueError(f"multilabel_datalist: the rows of image '{image}' already have field(s) {clash}.")
-        sample.update({f"{label_key}_{task}": rows[task][label_key] for task in tasks})
+        sample.update(dict(zip(task_label_keys(label_key, tasks), (rows[t][label_key] for t in tasks), strict=True)))
         samples.append(sample)
     if not samples:
         raise ValueError(

@@ -26,7 +26,14 @@ from metaseg_monai.data.image_io import check_same_shape, read_image
 from metaseg_monai.utils.files import read_delimited
 from metaseg_monai.utils.sorting import natural_key
 
-__all__ = ["REQUIRED_COLUMNS", "SPLITS", "load_inference_datalist", "load_table_dataset"]
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "SPLITS",
+    "command_line_metadata",
+    "input_suffix",
+    "load_inference_datalist",
+    "load_table_dataset",
+]
 
 SPLITS = ("train", "val", "test")
 REQUIRED_COLUMNS = ("image", "label", "split")
@@ -160,6 +167,9 @@ def load_inference_datalist(
     - ``metadata={"cell_line": "HeLa"}``: every file in ``dataset_dir`` (not recursive) whose name ends in one of
       ``image_suffixes`` (case-insensitive), in natural order, with that metadata.
 
+    A bundle passes its command-line fields as ``metadata`` (``{"cell_line": None}`` when none was given): see
+    :func:`command_line_metadata`.
+
     Raises:
         FileNotFoundError: no folder, no table (first form) or no image (second form). ValueError: as
         :func:`load_table_dataset`.
@@ -167,6 +177,7 @@ def load_inference_datalist(
     root = Path(dataset_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"input folder '{root}' not found.")
+    metadata = command_line_metadata(metadata)
     if metadata is None:
         rows = load_table_dataset(
             root, split=split, table=table, metadata_columns=metadata_columns, check_files=False, labelled=False
@@ -178,11 +189,40 @@ def load_inference_datalist(
             f"split {split!r} selects rows of a table, but metadata was given for every image of '{root}' (which "
             "reads the folder, not a table); give one or the other."
         )
-    if not isinstance(metadata, Mapping):
-        raise ValueError(f"metadata must map field to value, e.g. {{'cell_line': 'HeLa'}}; got {metadata!r}.")
     suffixes = tuple(s.lower() for s in image_suffixes)
     images = [p for p in root.iterdir() if p.is_file() and p.name.lower().endswith(suffixes)]
     images.sort(key=lambda p: natural_key(p.name))
     if not images:
         raise FileNotFoundError(f"no image ending in {list(image_suffixes)} found in '{root}'.")
     return [{"image": str(p.resolve()), **metadata} for p in images]
+
+
+def command_line_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The metadata given for every input image, from a bundle's command-line fields: ``None`` when no field was
+    given (``{"cell_line": None}`` or ``{}``: the metadata come from the dataset's table), else the fields.
+
+    Raises:
+        ValueError: ``metadata`` is not a mapping, or only some fields were given (each image needs them all).
+    """
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping):
+        raise ValueError(f"metadata must map field to value, e.g. {{'cell_line': 'HeLa'}}; got {metadata!r}.")
+    given = {k: v for k, v in metadata.items() if v is not None}
+    if not given:
+        return None
+    missing = sorted(k for k, v in metadata.items() if v is None)
+    if missing:
+        raise ValueError(
+            f"metadata given on the command line for {sorted(given)} but not for {missing}; give every field, or "
+            "none to read them from the dataset's table."
+        )
+    return given
+
+
+def input_suffix(datalist: Sequence[Mapping[str, Any]], default: str, key: str = "image") -> str:
+    """The file suffix of the first input (``.png``, ``.tif``), lower case, for masks written in the inputs' format;
+    ``default`` for an empty datalist."""
+    if not datalist:
+        return default
+    return Path(str(datalist[0][key])).suffix.lower() or default

@@ -1,18 +1,25 @@
-"""Ignite handlers for the bundles: resume after a kill, atomic checkpoints, the evaluation report writer."""
+"""Ignite handlers for the bundles: resume after a kill, atomic checkpoints, the metadata spec beside the weights,
+the evaluation report writer."""
 
 from metaseg_monai.handlers.checkpoint import (
     DEFAULT_CHECKPOINT_PATTERN,
+    VALIDATION_STATE_KEY,
     AtomicCheckpointSaver,
+    AtomicDiskSaver,
     ResumeFromLatestCheckpoint,
     find_latest_checkpoint,
     resumable_checkpoint_handlers,
 )
+from metaseg_monai.handlers.metadata_spec_saver import MetadataSpecSaver
 from metaseg_monai.handlers.segmentation_report import MULTI_CLASS_F1, SegmentationReportWriter
 
 __all__ = [
     "DEFAULT_CHECKPOINT_PATTERN",
     "MULTI_CLASS_F1",
+    "VALIDATION_STATE_KEY",
     "AtomicCheckpointSaver",
+    "AtomicDiskSaver",
+    "MetadataSpecSaver",
     "ResumeFromLatestCheckpoint",
     "SegmentationReportWriter",
     "find_latest_checkpoint",

@@ -6,6 +6,7 @@ Binary segmentations get one score per image; multi-class ones (``class_names`` 
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ from monai.data import MetaTensor, decollate_batch
 
 from metaseg_monai.data.image_io import nifti_stem, write_image
 from metaseg_monai.metrics.pixel_scores import confusion_counts, f1_dice_from_counts, summarize_scores
+from metaseg_monai.transforms.metadata import SWAPPED_KEY
 from metaseg_monai.utils.atomic import atomic_path
 from metaseg_monai.utils.files import write_json
 from metaseg_monai.visualize.class_overlay import class_legend, compose_panels, overlay_classes
@@ -84,20 +86,29 @@ class SegmentationReportWriter:
     ``pred`` binary, e.g. ``Activationsd`` + ``AsDiscreted``). On every iteration it scores each image; when the run
     completes it writes into ``output_dir``, each file atomically:
 
-    - ``metrics.csv``: one row per image: ``image``, each metadata field, ``f1``, ``dice``, ``tp``, ``fp``, ``fn``
+    - ``metrics.csv``: one row per image: ``image``, each grouping column, ``f1``, ``dice``, ``tp``, ``fp``, ``fn``
       (F1 == Dice for binary masks; an image whose prediction and label are both empty scores 1.0);
-    - ``summary.json``: :func:`~metaseg_monai.metrics.summarize_scores` of those rows, grouped by each metadata field;
+    - ``summary.json``: :func:`~metaseg_monai.metrics.summarize_scores` of those rows, grouped by each grouping
+      column;
     - ``overlays/NNNN_<image>.png``: :func:`~metaseg_monai.visualize.overlay_errors` of the first ``num_overlays``
       images (for 3D images, the slice along the last axis with the most predicted or true foreground).
 
-    Existing report files are never overwritten unless ``overwrite=True`` (checked when the run starts, so that an
-    evaluation is not wasted); the recorded rows are reset when a run starts, so running twice never mixes runs.
+    Grouping columns: the ``metadata_fields`` found in the data, in that order, then ``swapped_from``
+    (:data:`~metaseg_monai.transforms.SWAPPED_KEY`, the true value of a swapped-metadata sample) when the samples
+    carry it, so one config serves the true and the swapped evaluation. A field of ``metadata_fields`` that is in
+    no image's data is left out with one logged warning (a table without a ``cell_line`` column is grouped by its
+    other fields); one missing from some images only has an empty cell there and its groups cover the images that
+    have it.
+
+    Existing report files are never overwritten unless ``overwrite=True`` (from a bundle: ``--eval_overwrite True``;
+    checked when the run starts, so that an evaluation is not wasted); the recorded rows are reset when a run starts,
+    so running twice never mixes runs.
     Meant for a standalone evaluation (``evaluate.json``): attached to the validation evaluator of a training run it
     would write at the first validation and refuse the second.
 
     Where values are read from (``engine.state.output`` and ``engine.state.batch``, lists of per-image dicts after
-    decollation): ``pred`` from the output, ``label`` and ``image`` from the output or else the batch, metadata fields
-    from the batch or else the output. Metadata values that arrive as 0-d tensors, arrays or one-item lists are
+    decollation): ``pred`` from the output, ``label`` and ``image`` from the output or else the batch, grouping
+    columns from the batch or else the output. Metadata values that arrive as 0-d tensors, arrays or one-item lists are
     unwrapped (``tensor(3)`` -> ``3``); strings stay strings.
 
     Selecting the foreground (``pred`` and ``label`` are channel-first, ``(C, *spatial)``), per tensor:
@@ -122,7 +133,8 @@ class SegmentationReportWriter:
 
     Args:
         output_dir: folder for the report; created if missing.
-        metadata_fields: data keys written as columns and used as summary groups, e.g. ``["cell_line"]``.
+        metadata_fields: data keys written as columns and used as summary groups where the data has them, e.g.
+            ``["cell_line"]`` (see "Grouping columns" above; ``swapped_from`` need not be listed).
         num_overlays: overlays written for the first this-many images (0: none).
         foreground_channel: foreground channel of multi-channel (one-hot) ``pred``/``label``.
         label_index: foreground class of single-channel class-index maps; ``None`` for binary masks.
@@ -133,6 +145,7 @@ class SegmentationReportWriter:
             then ``image_NNNN`` by position.
         overwrite: replace an existing report (and remove its old overlays) instead of refusing.
         pred_key, label_key, image_key: data keys of the prediction, the ground truth and the image.
+        name: logger name; None uses ``engine.logger`` once attached.
     """
 
     def __init__(
@@ -148,6 +161,7 @@ class SegmentationReportWriter:
         pred_key: str = "pred",
         label_key: str = "label",
         image_key: str = "image",
+        name: str | None = None,
     ) -> None:
         if isinstance(metadata_fields, str):
             metadata_fields = [metadata_fields]  # a single field name given as a string, not its letters
@@ -172,6 +186,8 @@ class SegmentationReportWriter:
         self.pred_key, self.label_key, self.image_key = pred_key, label_key, image_key
         self._rows: list[dict[str, Any]] = []
         self._overlays: list[tuple[str, np.ndarray]] = []
+        self._name = name
+        self.logger = logging.getLogger(name)
 
     @property
     def score_columns(self) -> list[str]:
@@ -193,13 +209,27 @@ class SegmentationReportWriter:
 
     @property
     def rows(self) -> list[dict[str, Any]]:
-        """Per-image rows of the current (or last) run: ``image``, metadata fields, ``f1``, ``dice``, ``tp``...."""
+        """Per-image rows of the current (or last) run: ``image``, the grouping columns the image has, ``f1``,
+        ``dice``, ``tp``...."""
         return [dict(r) for r in self._rows]
+
+    @property
+    def requested_fields(self) -> list[str]:
+        """``metadata_fields``, then ``swapped_from`` unless listed: the grouping columns used where present."""
+        return [*self.metadata_fields, *([SWAPPED_KEY] if SWAPPED_KEY not in self.metadata_fields else [])]
+
+    def grouping_columns(self, rows: Sequence[Mapping[str, Any]] | None = None) -> list[str]:
+        """The grouping columns of ``rows`` (default: the recorded ones): the :attr:`requested_fields` present in at
+        least one row, in that order."""
+        rows = self._rows if rows is None else rows
+        return [f for f in self.requested_fields if any(f in row for row in rows)]
 
     def attach(self, engine: Engine) -> None:
         """Reset at ``STARTED``, score at ``ITERATION_COMPLETED``, write at ``COMPLETED``."""
         from ignite.engine import Events
 
+        if self._name is None:
+            self.logger = engine.logger
         engine.add_event_handler(Events.STARTED, self.reset)
         engine.add_event_handler(Events.ITERATION_COMPLETED, self.record)
         engine.add_event_handler(Events.COMPLETED, self.write)
@@ -221,7 +251,8 @@ class SegmentationReportWriter:
             more = f" (and {len(found) - 1} more report files)" if len(found) > 1 else ""
             raise FileExistsError(
                 f"evaluation report file '{found[0]}' exists{more}; refusing to overwrite it. Choose another "
-                "output_dir or pass overwrite=True."
+                "output_dir (bundles: --eval_dir), or replace the report: from a bundle pass --eval_overwrite True "
+                "(in Python, overwrite=True)."
             )
 
     def record(self, engine: Engine) -> None:
@@ -257,14 +288,9 @@ class SegmentationReportWriter:
             score = f1_dice_from_counts(tp, fp, fn)
             scores = {"f1": score, "dice": score, "tp": tp, "fp": fp, "fn": fn}
         row: dict[str, Any] = {"image": image_id}
-        for field in self.metadata_fields:
-            source = batch_item if field in batch_item else output_item
-            if field not in source:
-                raise KeyError(
-                    f"metadata field '{field}' not in the data of '{image_id}'; found keys "
-                    f"{sorted(set(batch_item) | set(output_item))}."
-                )
-            row[field] = _plain(source[field])
+        for field in self.requested_fields:  # grouping columns are optional: absent ones are reported at write
+            if field in batch_item or field in output_item:
+                row[field] = _plain(batch_item[field] if field in batch_item else output_item[field])
         row.update(scores)
         self._rows.append(row)
         if len(self._overlays) < self.num_overlays:
@@ -396,10 +422,13 @@ class SegmentationReportWriter:
         if idist.get_rank() != 0:
             return
         self._check_existing()
-        summary = summarize_scores(rows, self.metadata_fields)
+        columns = self._report_columns(rows)
+        summary = self._summarize(rows, columns)
         if self.class_names is not None:
             summary["f1_definition"] = MULTI_CLASS_F1
-            summary["per_class"] = {name: self._class_summary(rows, name) for name in self.class_names.values()}
+            summary["per_class"] = {
+                name: self._class_summary(rows, name, columns) for name in self.class_names.values()
+            }
         if self.overwrite:
             # a replaced report without its summary reads as incomplete until the new summary lands
             self.summary_path.unlink(missing_ok=True)
@@ -409,21 +438,49 @@ class SegmentationReportWriter:
                     stale.unlink()
         for name, overlay in self._overlays:
             write_image(self.overlay_dir / name, overlay, overwrite=self.overwrite)
-        header = ["image", *self.metadata_fields, *self.score_columns]
+        header = ["image", *columns, *self.score_columns]
         with atomic_path(self.metrics_path, self.overwrite) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(header)
-            writer.writerows([[row[k] for k in header] for row in rows])
+            writer.writerows([[row.get(k, "") for k in header] for row in rows])
         # last: a summary.json is the sign of a complete report
         write_json(self.summary_path, summary, overwrite=self.overwrite)
 
-    def _class_summary(self, rows: Sequence[Mapping[str, Any]], name: str) -> dict[str, Any]:
+    def _report_columns(self, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+        """The grouping columns of ``rows``; one warning names the requested fields absent from all or some rows."""
+        columns = self.grouping_columns(rows)
+        absent = [f for f in self.metadata_fields if f not in columns]
+        partial = {f: sum(f not in row for row in rows) for f in columns}
+        partial = {f: n for f, n in partial.items() if n}
+        if absent or partial:
+            parts = [f"metadata_fields {absent} are in the data of none of the {len(rows)} images"] if absent else []
+            parts += [f"'{f}' is missing from {n} of the {len(rows)} images (empty cells)" for f, n in partial.items()]
+            self.logger.warning(f"report {self.output_dir}: {'; '.join(parts)}; grouping by {columns}.")
+        return columns
+
+    @staticmethod
+    def _summarize(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> dict[str, Any]:
+        """:func:`summarize_scores` grouped by ``columns``; a column some rows lack is grouped over those that have
+        it."""
+        complete = [c for c in columns if all(c in row for row in rows)]
+        summary = summarize_scores(rows, complete)
+        per_group = {}
+        for column in columns:  # keep the columns' order
+            if column in complete:
+                per_group[column] = summary["per_group"][column]
+            else:
+                having = [row for row in rows if column in row]
+                per_group[column] = summarize_scores(having, [column])["per_group"][column]
+        summary["per_group"] = per_group
+        return summary
+
+    def _class_summary(self, rows: Sequence[Mapping[str, Any]], name: str, columns: Sequence[str]) -> dict[str, Any]:
         """:func:`summarize_scores` of one class over the rows where it is present (``n == 0``: nowhere)."""
         present = [
-            {**{f: r[f] for f in self.metadata_fields}, **{k: r[f"{k}_{name}"] for k in ("f1", "tp", "fp", "fn")}}
+            {**{f: r[f] for f in columns if f in r}, **{k: r[f"{k}_{name}"] for k in ("f1", "tp", "fp", "fn")}}
             for r in rows
             if r[f"f1_{name}"] is not None
         ]
         if not present:
             return {"n": 0, "mean_f1": None, "pooled_f1": None, "per_group": {}}
-        return summarize_scores(present, self.metadata_fields)
+        return self._summarize(present, [c for c in columns if any(c in r for r in present)])

@@ -7,9 +7,10 @@ from fractions import Fraction
 
 import torch
 
-__all__ = ["CYCLIC_MODES", "paper_cyclic_lr"]
+__all__ = ["CYCLIC_MODES", "DEFAULT_CYCLES", "paper_cyclic_lr"]
 
 CYCLIC_MODES = ("triangular", "triangular2")
+DEFAULT_CYCLES = {"triangular": 8, "triangular2": 7.5}  # the paper's 8 cycles; the authors' code's 15 half-cycles
 
 
 def paper_cyclic_lr(
@@ -18,7 +19,7 @@ def paper_cyclic_lr(
     epochs: int,
     base_lr: float = 2e-4,
     max_lr: float = 8e-4,
-    cycles: float = 8,
+    cycles: float | None = None,
     mode: str = "triangular",
 ) -> torch.optim.lr_scheduler.CyclicLR:
     """Cyclic learning rate of Plutenko et al. (metadata-SE, MICCAI DART 2023), to be stepped every iteration.
@@ -31,7 +32,7 @@ def paper_cyclic_lr(
     - ``mode="triangular"`` (default): the paper's text, a constant amplitude, 8 cycles.
     - ``mode="triangular2"``: the authors' code (``akvilonBrown/sme-metadata``), which halves the amplitude
       every cycle and uses ``step_size_up = steps * num_epochs // 15`` ("15 half-cycles"). Reproduce that exactly
-      with ``cycles=7.5, mode="triangular2"``: ``total // (2 * 7.5) == total // 15``.
+      with ``mode="triangular2"`` (its default ``cycles=7.5``): ``total // (2 * 7.5) == total // 15``.
 
     In a MONAI workflow step it per iteration with
     ``monai.handlers.LrScheduleHandler(lr_scheduler, epoch_level=False)``.
@@ -43,7 +44,8 @@ def paper_cyclic_lr(
         epochs: number of epochs of the run, >= 1.
         base_lr: lower learning-rate bound, > 0.
         max_lr: upper learning-rate bound, >= ``base_lr``.
-        cycles: full cycles (up and down) over the run, > 0; may be fractional (7.5 = 15 half-cycles).
+        cycles: full cycles (up and down) over the run, > 0; may be fractional (7.5 = 15 half-cycles). ``None``:
+            the mode's own (:data:`DEFAULT_CYCLES`: 8 for ``triangular``, 7.5 for ``triangular2``).
         mode: one of :data:`CYCLIC_MODES`.
 
     Returns:
@@ -56,14 +58,15 @@ def paper_cyclic_lr(
     for name, value in (("steps_per_epoch", steps_per_epoch), ("epochs", epochs)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    if mode not in CYCLIC_MODES:
+        raise ValueError(f"mode must be one of {CYCLIC_MODES}, got {mode!r}.")
+    cycles = DEFAULT_CYCLES[mode] if cycles is None else cycles
     if not (isinstance(cycles, (int, float)) and math.isfinite(cycles) and cycles > 0):
         raise ValueError(f"cycles must be a positive finite number of full cycles (e.g. 8, or 7.5), got {cycles!r}.")
     if not (math.isfinite(base_lr) and base_lr > 0):
         raise ValueError(f"base_lr must be a positive finite number, got {base_lr!r}.")
     if not (math.isfinite(max_lr) and max_lr >= base_lr):
         raise ValueError(f"max_lr must be a finite number >= base_lr ({base_lr}), got {max_lr!r}.")
-    if mode not in CYCLIC_MODES:
-        raise ValueError(f"mode must be one of {CYCLIC_MODES}, got {mode!r}.")
     total_steps = steps_per_epoch * epochs
     # exact rational floor so that cycles=7.5 gives exactly the authors' `total // 15`
     step_size_up = max(1, math.floor(Fraction(total_steps) / (2 * Fraction(cycles))))

@@ -9,6 +9,7 @@ import math
 import os
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import numpy as np
@@ -91,6 +92,10 @@ class CategoricalField:
         out[self.categories.index(key)] = 1.0
         return out
 
+    def to_config(self) -> dict[str, Any]:
+        """The JSON field dict that :class:`MetadataSpec` reads back into an equal field."""
+        return {"name": self.name, "type": "categorical", "categories": list(self.categories)}
+
 
 @dataclass(frozen=True)
 class ContinuousField:
@@ -98,17 +103,31 @@ class ContinuousField:
 
     Use :meth:`from_range` for min-max scaling, ``(value - minimum) / (maximum - minimum)``. Accepted values: ints,
     floats, numpy/torch scalars and strings that parse as a float (``"2.4"``); NaN, inf, ``None``, ``""`` and
-    non-numeric strings raise ``ValueError``.
+    non-numeric strings raise ``ValueError``, and so do values outside the declared valid range.
+
+    The scaling (``mean``/``std`` or ``minimum``/``maximum``) only maps values to the network's input; it does not
+    bound them (a tumour may exceed the ``maximum`` of 10 cm its sizes are scaled by). Validity is declared apart,
+    by ``valid_min``/``valid_max``: e.g. ``valid_min=0.0`` for a size, which cannot be negative.
 
     Args:
         name: key of the field in the data dictionary.
         mean: value subtracted first (finite).
         std: divisor applied after subtracting ``mean`` (finite and > 0).
+        valid_min: smallest valid value (inclusive, finite), or None for no lower bound.
+        valid_max: largest valid value (inclusive, finite), or None for no upper bound.
+
+    Attributes:
+        minimum, maximum: the min-max scaling range when built by :meth:`from_range` (or from a field dict with
+            ``minimum``/``maximum``), else None; kept so that :meth:`to_config` gives back the same form.
     """
 
     name: str
     mean: float = 0.0
     std: float = 1.0
+    valid_min: float | None = None
+    valid_max: float | None = None
+    minimum: float | None = dataclass_field(default=None, init=False, compare=False)
+    maximum: float | None = dataclass_field(default=None, init=False, compare=False)
 
     def __post_init__(self) -> None:
         mean, std = _finite(self.mean), _finite(self.std)
@@ -118,14 +137,41 @@ class ContinuousField:
             raise ValueError(f"continuous field {self.name!r}: std must be finite and > 0, got {self.std!r}.")
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "std", std)
+        for key in ("valid_min", "valid_max"):
+            bound = getattr(self, key)
+            if bound is not None:
+                number = None if isinstance(bound, bool) else _finite(bound)
+                if number is None:
+                    raise ValueError(
+                        f"continuous field {self.name!r}: {key} must be a finite number or None, got {bound!r}."
+                    )
+                object.__setattr__(self, key, number)
+        if self.valid_min is not None and self.valid_max is not None and self.valid_min > self.valid_max:
+            raise ValueError(
+                f"continuous field {self.name!r}: need valid_min <= valid_max, got {self.valid_min!r} > "
+                f"{self.valid_max!r}."
+            )
 
     @classmethod
-    def from_range(cls, name: str, minimum: float, maximum: float) -> ContinuousField:
-        """Min-max scaling: ``minimum`` maps to 0 and ``maximum`` to 1 (requires finite ``minimum < maximum``)."""
+    def from_range(
+        cls,
+        name: str,
+        minimum: float,
+        maximum: float,
+        valid_min: float | None = None,
+        valid_max: float | None = None,
+    ) -> ContinuousField:
+        """Min-max scaling: ``minimum`` maps to 0 and ``maximum`` to 1 (requires finite ``minimum < maximum``).
+
+        ``valid_min``/``valid_max``: the valid range, independent of the scaling range (see the class docstring).
+        """
         low, high = _finite(minimum), _finite(maximum)
         if low is None or high is None or high <= low:
             raise ValueError(f"continuous field {name!r}: need finite minimum < maximum, got {minimum!r}, {maximum!r}.")
-        return cls(name, mean=low, std=high - low)
+        made = cls(name, mean=low, std=high - low, valid_min=valid_min, valid_max=valid_max)
+        object.__setattr__(made, "minimum", low)
+        object.__setattr__(made, "maximum", high)
+        return made
 
     @property
     def width(self) -> int:
@@ -135,20 +181,51 @@ class ContinuousField:
     def feature_names(self) -> list[str]:
         return [self.name]
 
+    @property
+    def valid_range(self) -> str:
+        """The valid range as text, e.g. ``[0.0, inf)``; ``(-inf, inf)`` when unbounded."""
+        low = "(-inf" if self.valid_min is None else f"[{self.valid_min!r}"
+        high = "inf)" if self.valid_max is None else f"{self.valid_max!r}]"
+        return f"{low}, {high}"
+
     def encode(self, value: Any, sample_id: str) -> np.ndarray:
-        """Return the normalised value, float32 shape ``(1,)``."""
+        """Return the normalised value, float32 shape ``(1,)``.
+
+        Raises:
+            ValueError: the value is not a finite number, or lies outside ``[valid_min, valid_max]``; the message
+                names the sample, the field, the valid range and the value found.
+        """
         number = _finite(value)
         if number is None:  # strings are quoted ('large', ''), other values printed as is (nan, None)
             found = repr(value) if isinstance(value, str) else str(value)
             raise ValueError(f"{_at(sample_id, self.name)} expected a finite number, found {found}")
+        if (self.valid_min is not None and number < self.valid_min) or (
+            self.valid_max is not None and number > self.valid_max
+        ):
+            raise ValueError(
+                f"{_at(sample_id, self.name)} expected a value in the valid range {self.valid_range}, found {number!r}"
+            )
         return np.asarray([(number - self.mean) / self.std], dtype=np.float32)
+
+    def to_config(self) -> dict[str, Any]:
+        """The JSON field dict that :class:`MetadataSpec` reads back into an equal field: ``minimum``/``maximum``
+        if built from a range, else ``mean``/``std``, and ``valid_min``/``valid_max`` where set."""
+        config: dict[str, Any] = {"name": self.name, "type": "continuous"}
+        if self.minimum is not None and self.maximum is not None:
+            config.update(minimum=self.minimum, maximum=self.maximum)
+        else:
+            config.update(mean=self.mean, std=self.std)
+        for key in ("valid_min", "valid_max"):
+            if getattr(self, key) is not None:
+                config[key] = getattr(self, key)
+        return config
 
 
 Field = CategoricalField | ContinuousField
 
 _FIELD_KEYS = {
     "categorical": {"name", "type", "categories"},
-    "continuous": {"name", "type", "mean", "std", "minimum", "maximum"},
+    "continuous": {"name", "type", "mean", "std", "minimum", "maximum", "valid_min", "valid_max"},
 }
 
 
@@ -168,12 +245,13 @@ def _field_from_dict(cfg: Mapping[str, Any]) -> Field:
         if "categories" not in cfg or isinstance(cfg["categories"], (str, bytes)):
             raise ValueError(f"field {name!r}: categorical fields need a list 'categories'.")
         return CategoricalField(name, tuple(cfg["categories"]))
+    valid = {"valid_min": cfg.get("valid_min"), "valid_max": cfg.get("valid_max")}
     has_range = {"minimum", "maximum"} & set(cfg)
     if has_range:
         if len(has_range) != 2 or {"mean", "std"} & set(cfg):
             raise ValueError(f"field {name!r}: give mean/std or both minimum and maximum, got keys {sorted(cfg)}.")
-        return ContinuousField.from_range(name, cfg["minimum"], cfg["maximum"])
-    return ContinuousField(name, mean=cfg.get("mean", 0.0), std=cfg.get("std", 1.0))
+        return ContinuousField.from_range(name, cfg["minimum"], cfg["maximum"], **valid)
+    return ContinuousField(name, mean=cfg.get("mean", 0.0), std=cfg.get("std", 1.0), **valid)
 
 
 class MetadataSpec:
@@ -183,7 +261,8 @@ class MetadataSpec:
         fields: :class:`CategoricalField` / :class:`ContinuousField` objects or JSON-style dicts, e.g.
             ``{"name": "cell_line", "type": "categorical", "categories": ["HeLa", "MDCK"]}``,
             ``{"name": "tumor_size", "type": "continuous", "mean": 4.0, "std": 3.0}`` or
-            ``{"name": "age", "type": "continuous", "minimum": 0, "maximum": 100}``.
+            ``{"name": "age", "type": "continuous", "minimum": 0, "maximum": 100}``; continuous fields may add a
+            valid range, ``"valid_min"``/``"valid_max"`` (e.g. ``"valid_min": 0.0`` for a size).
     """
 
     def __init__(self, fields: Sequence[Field | Mapping[str, Any]]) -> None:
@@ -211,6 +290,12 @@ class MetadataSpec:
                 raise ValueError(f"metadata spec dict must have exactly one key 'fields', got keys {sorted(obj)}.")
             obj = obj["fields"]
         return cls(obj)
+
+    def to_config(self) -> list[dict[str, Any]]:
+        """The JSON form: one field dict per field, in order, such that ``MetadataSpec.from_config(spec.to_config())``
+        (or ``from_config({"fields": spec.to_config()})``, the form of a bundle's ``metadata_spec.json``) gives the
+        same fields, scaling form (``mean``/``std`` or ``minimum``/``maximum``) and valid ranges."""
+        return [f.to_config() for f in self.fields]
 
     @property
     def field_names(self) -> list[str]:

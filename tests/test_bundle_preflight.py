@@ -1,12 +1,12 @@
-"""Tests for metaseg_monai.engines: pre-flight checks."""
+"""Tests for metaseg_monai.bundle.preflight: the network and output-folder checks run before any work."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from metaseg_monai.engines import check_choice, check_metadata_width
-from metaseg_monai.networks import CONDITIONINGS, MetaUNet
+from metaseg_monai.bundle.preflight import check_metadata_width, check_output_dir
+from metaseg_monai.networks import MetaUNet
 
 
 def test_check_metadata_width():
@@ -33,16 +33,7 @@ def test_check_metadata_width():
         check_metadata_width(net, -1)
 
 
-def test_check_choice():
-    assert check_choice("conditioning", "film", CONDITIONINGS) == "film"
-    with pytest.raises(
-        ValueError, match=r"conditioning must be one of \['none', 'se', 'me', 'sme', 'film'\], got 'SE'"
-    ):
-        check_choice("conditioning", "SE", CONDITIONINGS)
-
-
 def test_check_output_dir_refuses_the_input_folder_and_inside_it(tmp_path):
-    from metaseg_monai.engines import check_output_dir
 
     data = tmp_path / "data"
     data.mkdir()
@@ -50,13 +41,3 @@ def test_check_output_dir_refuses_the_input_folder_and_inside_it(tmp_path):
     for bad in (data, data / "masks", tmp_path / "data" / ".." / "data"):
         with pytest.raises(ValueError, match="lies inside, the input folder"):
             check_output_dir(bad, data)
-
-
-def test_validation_schedule_must_validate_at_least_once():
-    from metaseg_monai.engines import check_validation_schedule
-
-    assert check_validation_schedule(10, 10) == 10
-    with pytest.raises(ValueError, match="val_interval=11 exceeds epochs=10"):
-        check_validation_schedule(10, 11)
-    with pytest.raises(ValueError, match=">= 1"):
-        check_validation_schedule(0, 1)

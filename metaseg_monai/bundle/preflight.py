@@ -1,28 +1,13 @@
-"""Checks run before training starts, so that a wrong override fails at once with a message."""
+"""Checks of a network and of output folders that run before any work, so that a wrong override fails at once."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import torch
 
-__all__ = ["check_choice", "check_metadata_width", "check_output_dir", "check_validation_schedule"]
-
-
-def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
-    """Return ``value`` if it is one of ``choices``, else raise a ValueError listing them.
-
-    For overrides such as ``conditioning`` (``metaseg_monai.networks.CONDITIONINGS``) or ``metadata_mode``;
-    usable inline in a bundle config: ``"$metaseg_monai.engines.check_choice('conditioning', @conditioning,
-    metaseg_monai.networks.CONDITIONINGS)"``.
-    """
-    valid = list(choices)
-    if value not in valid:
-        raise ValueError(f"{name} must be one of {valid}, got {value!r}.")
-    return value
+__all__ = ["check_metadata_width", "check_output_dir"]
 
 
 def check_metadata_width(network: torch.nn.Module, metadata_dim: int, where: str = "") -> torch.nn.Module:
@@ -77,19 +62,3 @@ def check_output_dir(output_dir: str | os.PathLike, input_dir: str | os.PathLike
             "that no input file can be overwritten."
         )
     return str(output_dir)
-
-
-def check_validation_schedule(epochs: int, val_interval: int) -> int:
-    """Return ``val_interval`` if validation runs at least once in ``epochs``, else raise a ValueError.
-
-    The best checkpoint (``models/model.pt``) is chosen by validation, so a run that never validates would end
-    without one.
-    """
-    if int(epochs) < 1 or int(val_interval) < 1:
-        raise ValueError(f"epochs and val_interval must be >= 1, got epochs={epochs!r}, val_interval={val_interval!r}.")
-    if int(val_interval) > int(epochs):
-        raise ValueError(
-            f"val_interval={val_interval} exceeds epochs={epochs}: no validation would run and no best checkpoint "
-            "would be saved; set val_interval <= epochs."
-        )
-    return int(val_interval)
