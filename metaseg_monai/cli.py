@@ -186,7 +186,10 @@ def _say(text: str) -> None:
 def main() -> None:
     from metaseg_monai.comparison import BundleRunError
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s")
+    # the commands print their own progress; a bundle run's INFO logs go to its run.log, the console shows warnings
+    console = logging.StreamHandler(sys.stdout)
+    console.setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.INFO, handlers=[console], format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("ignite").setLevel(logging.WARNING)  # MONAI's engines log every epoch; the CLI prints a summary
     commands = {
         "demo": demo,

@@ -17,6 +17,14 @@ pytestmark = IGNORE_DEPRECATED_PACKAGES
 ZOO_PARTS = {"configs/metadata.json", "configs/train.json", "configs/inference.json", "LICENSE", "models/model.pt"}
 
 
+def _build_wheel(folder: Path) -> Path:
+    """The wheel of this repository, built into ``folder`` as ``pip wheel`` would for a release."""
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(folder)]
+    subprocess.run([*command, str(REPO)], check=True, capture_output=True)
+    (wheel,) = folder.glob("metaseg_monai-*.whl")
+    return wheel
+
+
 def test_recipe_generates_the_bundles_unchanged():
     # every bundle's shared configs come from recipe/; a hand edit of a generated file is drift
     result = subprocess.run(
@@ -86,23 +94,7 @@ def test_export_writes_the_zoo_archive_layout(tmp_path):
 
 
 def test_the_wheel_holds_every_bundle(tmp_path):
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(REPO),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("metaseg_monai-*.whl")
+    wheel = _build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     for bundle in BUNDLE_NAMES:
@@ -113,22 +105,7 @@ def test_the_wheel_holds_every_bundle(tmp_path):
 @pytest.mark.slow
 def test_a_sent_bundle_runs_from_a_fresh_non_editable_install(tmp_path):
     """What a clinical group does: install the wheel (torch pinned), init, train, export, unzip elsewhere, infer."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(REPO),
-        ],
-        check=True,
-    )
-    (wheel,) = tmp_path.glob("metaseg_monai-*.whl")
+    wheel = _build_wheel(tmp_path)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python, metaseg = str(venv / "bin" / "python"), str(venv / "bin" / "metaseg")
@@ -139,42 +116,18 @@ def test_a_sent_bundle_runs_from_a_fresh_non_editable_install(tmp_path):
     def run(*args: str, cwd: Path = work) -> None:
         subprocess.run(list(args), cwd=cwd, check=True)
 
+    def bundle_run(config: str, *overrides: str, cwd: Path = work) -> None:
+        args = ["--config_file", f"mine/configs/{config}", "--bundle_root", "mine", *overrides]
+        run(python, "-m", "monai.bundle", "run", *args, cwd=cwd)
+
     run(metaseg, "bundle", "init", "cell_lines_nuclei_segmentation", "mine", "--sample_data")
-    tiny = ["--features", "[8,8,8]", "--epochs", "1"]
-    run(
-        python,
-        "-m",
-        "monai.bundle",
-        "run",
-        "--config_file",
-        "mine/configs/train.json",
-        "--bundle_root",
-        "mine",
-        "--output_dir",
-        "run",
-        *tiny,
-    )
+    bundle_run("train.json", "--output_dir", "run", "--features", "[8,8,8]", "--epochs", "1")
     assert (work / "run" / "models" / "model.pt").is_file()
     run(metaseg, "bundle", "export", "mine", "--out", "mine.zip")
     receiver = tmp_path / "receiver"
     receiver.mkdir()
     with zipfile.ZipFile(work / "mine.zip") as archive:
         archive.extractall(receiver)
-    run(
-        python,
-        "-m",
-        "monai.bundle",
-        "run",
-        "--config_file",
-        "mine/configs/inference.json",
-        "--bundle_root",
-        "mine",
-        "--dataset_dir",
-        str(work / "mine" / "sample_data"),
-        "--split",
-        "test",
-        "--output_dir",
-        "masks",
-        cwd=receiver,
-    )
+    data = str(work / "mine" / "sample_data")
+    bundle_run("inference.json", "--dataset_dir", data, "--split", "test", "--output_dir", "masks", cwd=receiver)
     assert len(list((receiver / "masks").glob("*_seg.tif"))) == 7  # one test image per cell line

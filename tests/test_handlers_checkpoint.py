@@ -194,22 +194,27 @@ def test_atomic_saver_is_atomic_and_factory_validates(tmp_path):
         resumable_checkpoint_handlers(tmp_path, net, _optimizer(), save_interval=0)
 
 
-def test_interrupted_save_leaves_no_partial_checkpoint(tmp_path, monkeypatch):
-    trainer, *_ = _make_run(tmp_path, 2, init_seed=0)
-    real_save = torch.save
+def _save_dying_at(real_save, call: int):
+    """``torch.save`` that writes part of a file and is killed on its ``call``-th use (a kill during a save)."""
     calls = []
 
     def dying_save(obj, f, *args, **kwargs):
         calls.append(1)
-        if len(calls) == 2:  # the epoch-2 save dies half-way through writing
-            if hasattr(f, "write"):
+        if len(calls) == call:
+            if hasattr(f, "write"):  # an atomic saver hands a file object
                 f.write(b"PK\x03\x04partial")
             else:  # a non-atomic saver writes straight to the final path
                 Path(f).write_bytes(b"PK\x03\x04partial")
             raise KeyboardInterrupt("killed while saving")
         return real_save(obj, f, *args, **kwargs)
 
-    monkeypatch.setattr(torch, "save", dying_save)
+    return dying_save
+
+
+def test_interrupted_save_leaves_no_partial_checkpoint(tmp_path, monkeypatch):
+    trainer, *_ = _make_run(tmp_path, 2, init_seed=0)
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", _save_dying_at(real_save, 2))  # the epoch-2 save dies half-way through
     with pytest.raises(KeyboardInterrupt):
         trainer.run()
     monkeypatch.setattr(torch, "save", real_save)
@@ -234,19 +239,7 @@ def _hidden(folder: Path) -> list[str]:
 def test_rotation_removes_the_oldest_checkpoint_only_after_the_new_one_is_in_place(tmp_path, monkeypatch):
     trainer, *_ = _make_run(tmp_path, 3, init_seed=0)  # n_saved=2: the epoch-3 save rotates epoch 1 out
     real_save = torch.save
-    calls = []
-
-    def dying_save(obj, f, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            if hasattr(f, "write"):  # ignite's own atomic saver hands a file object
-                f.write(b"PK\x03\x04partial")
-            else:
-                Path(f).write_bytes(b"PK\x03\x04partial")
-            raise KeyboardInterrupt("killed while saving epoch 3")
-        return real_save(obj, f, *args, **kwargs)
-
-    monkeypatch.setattr(torch, "save", dying_save)
+    monkeypatch.setattr(torch, "save", _save_dying_at(real_save, 3))
     with pytest.raises(KeyboardInterrupt):
         trainer.run()
     monkeypatch.setattr(torch, "save", real_save)

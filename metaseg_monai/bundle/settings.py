@@ -17,15 +17,16 @@ import torch
 
 from metaseg_monai.bundle.preflight import check_metadata_width, check_output_dir
 from metaseg_monai.data import check_readable, command_line_metadata
+from metaseg_monai.handlers import SPEC_FILENAME
 from metaseg_monai.networks import CONDITIONINGS
 from metaseg_monai.optimizers import CYCLIC_MODES
-from metaseg_monai.transforms import ENCODE_MODES, MetadataSpec
+from metaseg_monai.transforms import ENCODE_MODES, MetadataSpec, sample_id_of
+from metaseg_monai.utils import read_json
 
 __all__ = ["WORKFLOWS", "check_datalists", "check_settings", "check_trained_spec"]
 
 WORKFLOWS = ("train", "evaluate", "infer")
 TRAIN_MODES = ("true", "dummy")
-SPEC_FILE = "metadata_spec.json"  # beside models/model.pt: the metadata the weights were trained with
 
 
 class _Checker:
@@ -66,18 +67,22 @@ def _check_device(checker: _Checker, device: Any) -> None:
             )
 
 
+def _sample_name(item: Mapping[str, Any], default: str) -> str:
+    """How an error names a sample: its path or id (a KiTS slice holds its pixels under ``image``, not a path)."""
+    names = (sample_id_of(item, key) for key in ("image", "slice_id", "case_id"))
+    return next((n for n in names if n != sample_id_of({})), default)
+
+
 def check_trained_spec(checkpoint: str | os.PathLike, spec: MetadataSpec, where: str = "") -> None:
     """Compare the metadata spec a checkpoint was trained with (``metadata_spec.json`` beside it) with ``spec``.
 
     Raises:
         ValueError: the widths or fields differ; names both.
     """
-    import json
-
-    path = Path(checkpoint).with_name(SPEC_FILE)
+    path = Path(checkpoint).with_name(SPEC_FILENAME)
     if not path.is_file():
         return  # weights from elsewhere: the network's own shape check is all there is
-    trained = MetadataSpec.from_config(json.loads(path.read_text(encoding="utf-8")))
+    trained = MetadataSpec.from_config(read_json(path, "the metadata spec the checkpoint was trained with"))
     if trained.feature_names != spec.feature_names:
         raise ValueError(
             f"{where or 'the config'}: the checkpoint '{checkpoint}' expects metadata width {trained.num_features} "
@@ -187,7 +192,7 @@ def check_datalists(datalists: Mapping[str, Any], settings: Mapping[str, Any]) -
                 f"{checker.where}: the {name} data is empty (dataset_dir {settings.get('dataset_dir')!r})."
             )
         for index, item in enumerate(items):
-            where = str(item.get("image", f"{name} sample {index}"))
+            where = _sample_name(item, f"{name} sample {index}")
             if encode:
                 spec.encode(item, where)
             if name == "infer":

@@ -48,44 +48,38 @@ def _cause(err: BaseException) -> BaseException:
     return err
 
 
-def _console_handlers() -> list[tuple[logging.Logger, logging.Handler]]:
-    """Every (logger, handler) pair that writes to the console: the root's, and those of loggers that do not
-    propagate (MONAI gives e.g. ``monai.handlers.StatsHandler`` its own stdout handler)."""
-    loggers = [logging.getLogger()] + [
-        lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger) and not lg.propagate
-    ]
+def _monai_loggers() -> list[logging.Logger]:
+    """MONAI's ``get_logger`` gives the loggers it makes (``monai.handlers.StatsHandler``'s among them) their own
+    stdout handler and stops them propagating: the loggers whose records a run's log must take from the console."""
     return [
-        (lg, h)
-        for lg in loggers
-        for h in lg.handlers
-        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+        lg
+        for name, lg in logging.root.manager.loggerDict.items()
+        if name.startswith("monai") and isinstance(lg, logging.Logger) and not lg.propagate
     ]
 
 
 @contextlib.contextmanager
 def _log_to_file(path: Path) -> Iterator[None]:
-    """While a bundle runs, send its INFO logs to ``path`` and keep the console to warnings: its StatsHandler and
-    ignite log every iteration, and the runner prints its own progress."""
+    """While a bundle runs, send its INFO logs to ``path``: those reaching the root logger (its engines'), and those
+    of MONAI's own loggers instead of their stdout handlers. Other console handlers are left as the application
+    configured them (``metaseg`` keeps its console to warnings and prints its own progress)."""
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    console = _console_handlers()
-    saved_levels = [(h, h.level) for _, h in console]
-    targets = {lg for lg, _ in console} | {logging.getLogger()}
-    root_level = logging.getLogger().level
-    for _, h in console:
-        h.setLevel(max(h.level, logging.WARNING))
-    for lg in targets:
-        lg.addHandler(handler)
-    logging.getLogger().setLevel(logging.INFO)
+    root = logging.getLogger()
+    level = root.level
+    rerouted = [(lg, lg.handlers) for lg in _monai_loggers()]
+    for lg, _ in rerouted:
+        lg.handlers = [handler]
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
     try:
         yield
     finally:
-        for lg in targets:
-            lg.removeHandler(handler)
+        for lg, handlers in rerouted:
+            lg.handlers = handlers
+        root.removeHandler(handler)
         handler.close()
-        logging.getLogger().setLevel(root_level)
-        for h, level in saved_levels:
-            h.setLevel(level)
+        root.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -141,7 +135,7 @@ def run_bundle_workflow(
         overrides: config ids to override.
         workflow_type: ``train`` or ``infer``.
         on_initialized: called with the initialized workflow before it runs (to attach progress handlers).
-        log_file: if given, the run's INFO logs go to this file and the console shows warnings only.
+        log_file: if given, the run's INFO logs also go to this file.
 
     Raises:
         BundleRunError: the workflow failed; its message carries the innermost error.
@@ -152,7 +146,7 @@ def run_bundle_workflow(
         with _expected_warnings():
             workflow = make_workflow(bundle_dir, files, overrides, workflow_type)
             workflow.initialize()
-            # build what "run" uses (the engines) now, so that their handlers' loggers exist to be quieted
+            # build what "run" uses (the engines) now, so that the loggers MONAI makes for their handlers exist
             for ref in re.findall(r"@([A-Za-z_][\w#]*)", json.dumps(workflow.parser.get("run", []))):
                 workflow.parser.get_parsed_content(ref)
             if on_initialized is not None:

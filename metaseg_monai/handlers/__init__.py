@@ -10,12 +10,13 @@ from metaseg_monai.handlers.checkpoint import (
     find_latest_checkpoint,
     resumable_checkpoint_handlers,
 )
-from metaseg_monai.handlers.metadata_spec_saver import MetadataSpecSaver
+from metaseg_monai.handlers.metadata_spec_saver import SPEC_FILENAME, MetadataSpecSaver
 from metaseg_monai.handlers.segmentation_report import MULTI_CLASS_F1, SegmentationReportWriter
 
 __all__ = [
     "DEFAULT_CHECKPOINT_PATTERN",
     "MULTI_CLASS_F1",
+    "SPEC_FILENAME",
     "VALIDATION_STATE_KEY",
     "AtomicCheckpointSaver",
     "AtomicDiskSaver",

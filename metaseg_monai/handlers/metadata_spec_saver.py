@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 else:
     Engine, _ = optional_import("ignite.engine", IgniteInfo.OPT_IMPORT_VERSION, min_version, "Engine")
 
-__all__ = ["MetadataSpecSaver"]
+__all__ = ["SPEC_FILENAME", "MetadataSpecSaver"]
+
+SPEC_FILENAME = "metadata_spec.json"  # beside models/model.pt; evaluation and inference compare their spec with it
 
 
 class MetadataSpecSaver:
@@ -56,7 +58,7 @@ class MetadataSpecSaver:
         self,
         metadata_spec: MetadataSpec | Sequence[Any] | Mapping[str, Any],
         save_dir: str | os.PathLike,
-        filename: str = "metadata_spec.json",
+        filename: str = SPEC_FILENAME,
         name: str | None = None,
     ) -> None:
         self.spec = MetadataSpec.from_config(metadata_spec)
