@@ -158,8 +158,11 @@ def bundle_init(name: str, dest: str, sample_data: bool = False) -> None:
     from metaseg_monai.bundle import init_bundle
 
     root = init_bundle(name, dest, sample_data=sample_data)
+    data = "" if sample_data else " --dataset_dir YOUR_DATA"
     print(f"wrote bundle {root}; train it with:")
-    print(f"  python -m monai.bundle run --config_file {root}/configs/train.json --bundle_root {root}")
+    print(f"  python -m monai.bundle run --config_file {root}/configs/train.json --bundle_root {root}{data}")
+    if not sample_data:
+        print(f"(--sample_data writes its sample data into {root}/sample_data, the default dataset_dir)")
 
 
 def bundle_export(bundle: str, out: str, overwrite: bool = False) -> None:
@@ -190,7 +193,6 @@ def main() -> None:
     console = logging.StreamHandler(sys.stdout)
     console.setLevel(logging.WARNING)
     logging.basicConfig(level=logging.INFO, handlers=[console], format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("ignite").setLevel(logging.WARNING)  # MONAI's engines log every epoch; the CLI prints a summary
     commands = {
         "demo": demo,
         "compare": compare,

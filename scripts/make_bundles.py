@@ -108,7 +108,8 @@ def render_bundle(name: str) -> dict[str, str]:
     for config in TEMPLATE_CONFIGS:
         template = json.loads((TEMPLATE / "configs" / config).read_text(encoding="utf-8"))
         shared = recipe.get("all", {}) if config in SHARED_BY else {}
-        overrides = {**shared, **recipe.get(config, {})}
+        section = recipe.get(config, {})
+        overrides = {**shared, **section, "_remove_": [*shared.get("_remove_", []), *section.get("_remove_", [])]}
         rendered = render_config(template, overrides, f"recipe/bundles/{name}.json [{config}]")
         files[f"configs/{config}"] = json.dumps(rendered, indent=4) + "\n"
     for rel in COPIED:
@@ -124,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a generated file differs")
     args = parser.parse_args(argv)
-    drifted = []
+    drifted = [
+        f"{p.relative_to(REPO)} (no recipe/bundles/{p.name}.json)"
+        for p in sorted(BUNDLES.iterdir())
+        if (p / "configs" / "train.json").is_file() and p.name not in bundle_names()
+    ]
     for name in bundle_names():
         for rel, text in render_bundle(name).items():
             path = BUNDLES / name / rel

@@ -364,3 +364,16 @@ def test_the_same_seed_trains_the_same_weights(cells, cells_run, tmp_path):
     again = torch.load(out / "models" / "model.pt", weights_only=True)
     assert first.keys() == again.keys()
     assert all(torch.equal(first[k], again[k]) for k in first)
+
+
+def test_a_checkpoint_scaled_otherwise_is_refused_though_the_width_matches(tmp_path):
+    from metaseg_monai.bundle import check_trained_spec
+    from metaseg_monai.transforms import MetadataSpec
+    from metaseg_monai.utils import write_json
+
+    size = {"name": "radiographic_size", "type": "continuous", "minimum": 0.0, "maximum": 10.0}
+    write_json(tmp_path / "metadata_spec.json", {"fields": [{**size, "valid_min": 0.0}]})
+    checkpoint = tmp_path / "model.pt"
+    check_trained_spec(checkpoint, MetadataSpec([size]))  # the valid range only refuses values: same encoding
+    with pytest.raises(ValueError, match=r"trained with the metadata encoding .*'maximum': 10\.0.*'maximum': 20\.0"):
+        check_trained_spec(checkpoint, MetadataSpec([{**size, "maximum": 20.0}]))

@@ -110,3 +110,10 @@ def test_multi_gpu_config(bundle):
     targets = [h["_target_"] for h in parser["train#handlers"]]
     assert targets[-3:] == ["ignite.handlers.ProgressBar", "StatsHandler", "TensorBoardStatsHandler"]
     assert "[: -3 if dist.get_rank() > 0 else None]" in parser["train#trainer#train_handlers"]
+
+
+@pytest.mark.parametrize("bundle", BUNDLE_NAMES)
+def test_train_handlers_are_inline_components(bundle):
+    # MONAI's check_properties and MONAI Label read train#handlers as a list of component dicts, not references
+    handlers = json.loads((BUNDLES / bundle / "configs" / "train.json").read_text())["train"]["handlers"]
+    assert all(isinstance(h, dict) and "_target_" in h for h in handlers)

@@ -35,10 +35,14 @@ def bundle_files(bundle_dir: str | Path) -> Iterator[Path]:
 
 
 @writes_dataset("dest")
-def _copy_bundle(source: Path, dest: Path) -> Path:
+def _copy_bundle(source: Path, dest: Path, sample_kind: str | None = None) -> Path:
     for rel in bundle_files(source):
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / rel, dest / rel)
+    if sample_kind is not None:  # inside the staging folder: a failure leaves no half-made bundle
+        from metaseg_monai.sample_data import generate_sample_data
+
+        generate_sample_data(sample_kind, dest / "sample_data", seed=0)
     return dest
 
 
@@ -57,12 +61,7 @@ def init_bundle(bundle: str | Path, dest: str | Path, sample_data: bool = False)
     kind = bundle_info(source).sample_data
     if sample_data and kind is None:
         raise ValueError(f"bundle '{source.name}' declares no sample data (metadata.json has no 'sample_data').")
-    dest = _copy_bundle(source, Path(dest))
-    if sample_data:
-        from metaseg_monai.sample_data import generate_sample_data
-
-        generate_sample_data(kind, dest / "sample_data", seed=0)
-    return dest
+    return _copy_bundle(source, Path(dest), kind if sample_data else None)
 
 
 def export_bundle(bundle: str | Path, out: str | Path, overwrite: bool = False) -> Path:

@@ -7,10 +7,10 @@ folder, mapped in ``pyproject.toml``), so a non-editable install finds them from
 from __future__ import annotations
 
 import importlib.resources
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from metaseg_monai.utils import read_json
 
 __all__ = ["BundleInfo", "bundle_info", "list_bundles", "packaged_bundles_dir", "resolve_bundle"]
 
@@ -48,18 +48,11 @@ class BundleInfo:
     sample_data: str | None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"cannot read '{path}': {err}") from err
-
-
 def bundle_info(path: str | Path) -> BundleInfo:
     """Read a bundle folder's :class:`BundleInfo` from its ``metadata.json`` and ``train.json``."""
     path = Path(path)
-    meta = _read_json(path / "configs" / "metadata.json")
-    train = _read_json(path / "configs" / "train.json")
+    meta = read_json(path / "configs" / "metadata.json", "the bundle's metadata")
+    train = read_json(path / "configs" / "train.json", "the bundle's training config")
     return BundleInfo(
         name=path.name,
         path=path,
@@ -73,7 +66,10 @@ def bundle_info(path: str | Path) -> BundleInfo:
 def list_bundles() -> list[BundleInfo]:
     """Every shipped bundle, sorted by name."""
     root = packaged_bundles_dir()
-    return [bundle_info(p) for p in sorted(root.iterdir()) if p.is_dir() and _is_bundle(p)]
+    bundles = [bundle_info(p) for p in sorted(root.iterdir()) if p.is_dir() and _is_bundle(p)]
+    if not bundles:
+        raise FileNotFoundError(f"no bundle found in '{root}': the package was installed without its bundles.")
+    return bundles
 
 
 def resolve_bundle(bundle: str | Path) -> Path:

@@ -17,7 +17,7 @@ import torch
 
 from metaseg_monai.bundle.preflight import check_metadata_width, check_output_dir
 from metaseg_monai.data import check_readable, command_line_metadata
-from metaseg_monai.handlers import SPEC_FILENAME
+from metaseg_monai.handlers import SPEC_FILENAME, existing_report_files
 from metaseg_monai.networks import CONDITIONINGS
 from metaseg_monai.optimizers import CYCLIC_MODES
 from metaseg_monai.transforms import ENCODE_MODES, MetadataSpec, sample_id_of
@@ -77,18 +77,29 @@ def check_trained_spec(checkpoint: str | os.PathLike, spec: MetadataSpec, where:
     """Compare the metadata spec a checkpoint was trained with (``metadata_spec.json`` beside it) with ``spec``.
 
     Raises:
-        ValueError: the widths or fields differ; names both.
+        ValueError: the widths or the encodings differ (fields, categories, a continuous field's scaling); names both.
     """
     path = Path(checkpoint).with_name(SPEC_FILENAME)
     if not path.is_file():
         return  # weights from elsewhere: the network's own shape check is all there is
     trained = MetadataSpec.from_config(read_json(path, "the metadata spec the checkpoint was trained with"))
+    where = where or "the config"
     if trained.feature_names != spec.feature_names:
         raise ValueError(
-            f"{where or 'the config'}: the checkpoint '{checkpoint}' expects metadata width {trained.num_features} "
+            f"{where}: the checkpoint '{checkpoint}' expects metadata width {trained.num_features} "
             f"({', '.join(trained.feature_names)}), the config gives {spec.num_features} "
             f"({', '.join(spec.feature_names)}); use the metadata_fields it was trained with ({path})."
         )
+    if _encoding(trained) != _encoding(spec):  # same width, but a value would be scaled otherwise than in training
+        raise ValueError(
+            f"{where}: the checkpoint '{checkpoint}' was trained with the metadata encoding {_encoding(trained)}, the "
+            f"config gives {_encoding(spec)}; use the metadata_fields it was trained with ({path})."
+        )
+
+
+def _encoding(spec: MetadataSpec) -> list[dict[str, Any]]:
+    """How a spec turns values into the vector (the valid range only refuses values, so it is left out)."""
+    return [{k: v for k, v in field.items() if k not in ("valid_min", "valid_max")} for field in spec.to_config()]
 
 
 def check_settings(settings: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -137,18 +148,19 @@ def check_settings(settings: Mapping[str, Any]) -> Mapping[str, Any]:
     checkpoint = settings.get("checkpoint") if settings.get("load_pretrain", True) else None
     if checkpoint is not None:
         if not Path(checkpoint).is_file():
+            option = settings.get("checkpoint_id", "the checkpoint id")
             raise FileNotFoundError(
-                f"{checker.where}: no trained model at '{checkpoint}'. Train one first: python -m monai.bundle run "
-                "--config_file configs/train.json --bundle_root BUNDLE [--output_dir OUT] (it writes "
-                "OUT/models/model.pt), or point the checkpoint id at existing weights."
+                f"{checker.where}: no trained model at '{checkpoint}' (--{option}). Train one first: python -m "
+                "monai.bundle run --config_file configs/train.json --bundle_root BUNDLE --output_dir OUT (it writes "
+                f"OUT/models/model.pt and metadata_spec.json beside it), then pass --{option} OUT/models/model.pt."
             )
         check_trained_spec(checkpoint, spec, checker.where)
     if workflow == "evaluate" and settings.get("eval_dir") is not None and not settings.get("eval_overwrite", False):
-        done = [n for n in ("metrics.csv", "summary.json") if (Path(settings["eval_dir"]) / n).exists()]
+        done = existing_report_files(settings["eval_dir"])
         if done:
             raise FileExistsError(
-                f"{checker.where}: '{settings['eval_dir']}' already holds an evaluation report ({', '.join(done)}); "
-                "pass --eval_overwrite True to replace it, or --eval_dir another folder."
+                f"{checker.where}: '{settings['eval_dir']}' already holds an evaluation report ({done[0].name}, "
+                f"{len(done)} files); pass --eval_overwrite True to replace it, or --eval_dir another folder."
             )
     if workflow == "infer":
         given = command_line_metadata(settings.get("metadata"))

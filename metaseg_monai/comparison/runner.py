@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from metaseg_monai.bundle import COMMON_OVERRIDES, missing_ids, resolve_bundle
+from metaseg_monai.bundle.contract import OPTIONAL_IDS
 from metaseg_monai.bundle.preflight import check_output_dir
 from metaseg_monai.comparison.tables import RunResult, read_metrics_csv, render_report, write_results_csv
 from metaseg_monai.comparison.variants import Variant, parse_variants
@@ -434,7 +435,8 @@ def sweep_figure(
         network = parser.get_parsed_content("network")
         dataset = parser.get_parsed_content("validate#dataset")
         observed = [float(item[field_name]) for item in parser.get_parsed_content("validate#datalist")]
-        class_names = parser.get_parsed_content("class_names") if "class_names" in parser else None
+        optional = {i: parser.get_parsed_content(i) for i in OPTIONAL_IDS if i in parser}
+    class_names = optional.get("class_names")
     state = torch.load(Path(overrides["output_dir"]) / "models" / "model.pt", map_location=device, weights_only=True)
     network.load_state_dict(state)
     if len(dataset) == 0:
@@ -451,6 +453,8 @@ def sweep_figure(
     low, high = min(observed), max(observed)
     margin = (high - low) / 2 if high > low else max(abs(high), 1.0) / 2
     raw = np.linspace(max(low - margin, 0.0) if low >= 0 else low - margin, high + margin, num_values)
+    valid_min, valid_max = getattr(field, "valid_min", None), getattr(field, "valid_max", None)
+    raw = np.clip(raw, -np.inf if valid_min is None else valid_min, np.inf if valid_max is None else valid_max)
     encoded = [float(field.encode(v, "sweep")[0]) for v in raw]
     index = spec.feature_names.index(field.feature_names[0])
     maps = sweep_metadata(network, sample["image"], sample["metadata"], index, encoded, device)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from metaseg_monai.data.image_io import check_same_shape, read_image
+from metaseg_monai.data.splits import SPLIT_NAMES
 from metaseg_monai.utils.files import read_delimited
 from metaseg_monai.utils.sorting import natural_key
 
@@ -35,7 +36,7 @@ __all__ = [
     "load_table_dataset",
 ]
 
-SPLITS = ("train", "val", "test")
+SPLITS = SPLIT_NAMES  # the splits a table may name
 REQUIRED_COLUMNS = ("image", "label", "split")
 
 

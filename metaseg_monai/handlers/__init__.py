@@ -11,7 +11,7 @@ from metaseg_monai.handlers.checkpoint import (
     resumable_checkpoint_handlers,
 )
 from metaseg_monai.handlers.metadata_spec_saver import SPEC_FILENAME, MetadataSpecSaver
-from metaseg_monai.handlers.segmentation_report import MULTI_CLASS_F1, SegmentationReportWriter
+from metaseg_monai.handlers.segmentation_report import MULTI_CLASS_F1, SegmentationReportWriter, existing_report_files
 
 __all__ = [
     "DEFAULT_CHECKPOINT_PATTERN",
@@ -23,6 +23,7 @@ __all__ = [
     "MetadataSpecSaver",
     "ResumeFromLatestCheckpoint",
     "SegmentationReportWriter",
+    "existing_report_files",
     "find_latest_checkpoint",
     "resumable_checkpoint_handlers",
 ]

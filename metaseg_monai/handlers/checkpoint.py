@@ -185,10 +185,7 @@ class AtomicCheckpointSaver(CheckpointSaver):
             raise ValueError(f"checkpoint key {key!r} is taken by {type(self.save_dict[key]).__name__}; use another.")
         if not callable(getattr(obj, "state_dict", None)):
             raise TypeError(f"checkpoint entry {key!r} must have a state_dict() method, found {type(obj).__name__}.")
-        self.save_dict[key] = obj
-        for ckpt in _monai_checkpoints(self).values():
-            if ckpt is not None and ckpt.to_save is not self.save_dict:
-                ckpt.to_save[key] = obj
+        self.save_dict[key] = obj  # MONAI's checkpoints share this dict as their to_save: they save it too
 
     def state_dict(self) -> dict[str, Any]:
         """The best-model save's record (ignite ``Checkpoint.state_dict()``: ``{"_saved": [(score, filename)]}``,
@@ -331,7 +328,7 @@ class ResumeFromLatestCheckpoint:
 
         {"_target_": "metaseg_monai.handlers.ResumeFromLatestCheckpoint", "ckpt_dir": "@resume_dir",
          "load_dict": {...}, "engine_key": "trainer", "saver": "@train#handlers#1",
-         "evaluator": "@validate#evaluator", "best_saver": "@validate#handlers#2"}
+         "evaluator": "@validate#evaluator", "best_saver": "@validate#best_model_saver"}
 
     Args:
         ckpt_dir: folder written by :class:`AtomicCheckpointSaver` / ``CheckpointSaver(save_interval=...)``.
@@ -503,7 +500,7 @@ def resumable_checkpoint_handlers(
     Bundle config example (``train.json``, with ``handlers`` the usual list)::
 
         "train_handlers": "$@handlers + metaseg_monai.handlers.resumable_checkpoint_handlers(@ckpt_dir, @network,
-            @optimizer, @lr_scheduler, evaluator=@validate#evaluator, best_saver=@validate#handlers#2)"
+            @optimizer, @lr_scheduler, evaluator=@validate#evaluator, best_saver=@validate#best_model_saver)"
 
     or list :class:`ResumeFromLatestCheckpoint` and :class:`AtomicCheckpointSaver` as two ``_target_`` entries.
 

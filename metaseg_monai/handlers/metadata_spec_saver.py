@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from monai.utils import IgniteInfo, min_version, optional_import
 
 from metaseg_monai.transforms.metadata import MetadataSpec
-from metaseg_monai.utils.atomic import atomic_path
+from metaseg_monai.utils.files import write_json
 
 Events, _ = optional_import("ignite.engine", IgniteInfo.OPT_IMPORT_VERSION, min_version, "Events")
 idist, _ = optional_import("ignite", IgniteInfo.OPT_IMPORT_VERSION, min_version, "distributed")
@@ -90,9 +90,7 @@ class MetadataSpecSaver:
                 f"Replacing {self.path}, written for another metadata spec ({previous}), with this run's "
                 f"({content}); the weights in {self.save_dir} are the old spec's until a new best model is saved."
             )
-        with atomic_path(self.path, overwrite=True) as tmp, open(tmp, "w", encoding="utf-8") as f:
-            json.dump(content, f, indent=2)
-            f.write("\n")
+        write_json(self.path, content, overwrite=True)
         self.logger.info(f"Saved the metadata spec ({', '.join(self.spec.feature_names)}) to {self.path}.")
 
     def _read_previous(self) -> Any:

@@ -28,10 +28,22 @@ from metaseg_monai.visualize.error_overlay import overlay_errors
 if TYPE_CHECKING:
     from ignite.engine import Engine
 
-__all__ = ["SegmentationReportWriter"]
+__all__ = ["SegmentationReportWriter", "existing_report_files"]
 
 SCORE_COLUMNS = ("f1", "dice", "tp", "fp", "fn")
 _OVERLAY_NAME = re.compile(r"^\d{4}_.*\.png$")
+METRICS_FILE, SUMMARY_FILE, OVERLAY_DIR = "metrics.csv", "summary.json", "overlays"
+
+
+def existing_report_files(output_dir: str | Path) -> list[Path]:
+    """The files of an evaluation report already in ``output_dir``: ``metrics.csv``, ``summary.json``, overlays."""
+    root = Path(output_dir)
+    found = [p for p in (root / METRICS_FILE, root / SUMMARY_FILE) if p.exists()]
+    if (root / OVERLAY_DIR).is_dir():
+        found += sorted(p for p in (root / OVERLAY_DIR).iterdir() if _OVERLAY_NAME.match(p.name))
+    return found
+
+
 _CLASS_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 MULTI_CLASS_F1 = (
     "micro-average over the foreground classes: f1 = dice = 2 tp / (2 tp + fp + fn) with tp, fp, fn summed over "
@@ -197,15 +209,15 @@ class SegmentationReportWriter:
 
     @property
     def metrics_path(self) -> Path:
-        return self.output_dir / "metrics.csv"
+        return self.output_dir / METRICS_FILE
 
     @property
     def summary_path(self) -> Path:
-        return self.output_dir / "summary.json"
+        return self.output_dir / SUMMARY_FILE
 
     @property
     def overlay_dir(self) -> Path:
-        return self.output_dir / "overlays"
+        return self.output_dir / OVERLAY_DIR
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -239,14 +251,8 @@ class SegmentationReportWriter:
         self._rows, self._overlays = [], []
         self._check_existing()
 
-    def _existing_files(self) -> list[Path]:
-        found = [p for p in (self.metrics_path, self.summary_path) if p.exists()]
-        if self.overlay_dir.is_dir():
-            found += sorted(p for p in self.overlay_dir.iterdir() if _OVERLAY_NAME.match(p.name))
-        return found
-
     def _check_existing(self) -> None:
-        found = self._existing_files()
+        found = existing_report_files(self.output_dir)
         if found and not self.overwrite:
             more = f" (and {len(found) - 1} more report files)" if len(found) > 1 else ""
             raise FileExistsError(
