@@ -335,3 +335,18 @@ def test_inference_datalist_from_a_table_or_a_folder(cell_lines, tmp_path):
         load_inference_datalist(folder, {"cell_line": "MDCK"}, split="test")
     with pytest.raises(FileNotFoundError, match="given on the command line"):
         load_inference_datalist(folder)  # no table and no metadata
+
+
+def test_inference_folder_paths_stay_under_a_symlinked_dataset_dir(tmp_path):
+    # masks are written relative to dataset_dir (SaveImaged data_root_dir): resolved paths would climb out of it
+    import os
+
+    from metaseg_monai.data import load_inference_datalist
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.png").write_bytes(b"")
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    (item,) = load_inference_datalist(link, {"cell_line": "HeLa"})
+    assert not os.path.relpath(item["image"], link).startswith("..")

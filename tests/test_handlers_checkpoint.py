@@ -483,3 +483,22 @@ def test_resume_validation_state_arguments_are_checked(tmp_path):
         ResumeFromLatestCheckpoint(tmp_path, {"network": net}, saver=interval, best_saver=not_best)
     with pytest.raises(ValueError, match="must not use the key 'validation_state'"):
         ResumeFromLatestCheckpoint(tmp_path, {"network": net, VALIDATION_STATE_KEY: net})
+
+
+def test_a_lone_object_resumes_from_its_unwrapped_checkpoint(tmp_path):
+    # ignite writes the state dict of a single saved object as it is, not under its key
+    saved = torch.nn.Linear(4, 2)
+    torch.save(saved.state_dict(), tmp_path / "checkpoint_epoch=1.pt")
+    fresh = torch.nn.Linear(4, 2)
+    trainer = SupervisedTrainer(
+        device=torch.device("cpu"),
+        max_epochs=1,
+        train_data_loader=_loader(),
+        network=fresh,
+        optimizer=torch.optim.SGD(fresh.parameters(), lr=0.1),
+        loss_function=torch.nn.MSELoss(),
+    )
+    resumer = ResumeFromLatestCheckpoint(tmp_path, {"network": fresh}, engine_key=None)
+    resumer(trainer)
+    assert resumer.resumed_from == tmp_path / "checkpoint_epoch=1.pt"
+    assert torch.equal(fresh.weight, saved.weight) and torch.equal(fresh.bias, saved.bias)

@@ -195,7 +195,7 @@ def load_inference_datalist(
     images.sort(key=lambda p: natural_key(p.name))
     if not images:
         raise FileNotFoundError(f"no image ending in {list(image_suffixes)} found in '{root}'.")
-    return [{"image": str(p.resolve()), **metadata} for p in images]
+    return [{"image": os.path.abspath(p), **metadata} for p in images]
 
 
 def command_line_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -422,7 +422,9 @@ class ResumeFromLatestCheckpoint:
             ) from e
         if not isinstance(checkpoint, Mapping):
             raise RuntimeError(f"Checkpoint {path} holds a {type(checkpoint).__name__}, expected a dict of states.")
-        missing = sorted(set(self.load_dict) - set(checkpoint))
+        # ignite saves a lone object's state dict unwrapped: its keys are the object's own, not the load_dict's
+        single = len(self.load_dict) == 1 and next(iter(self.load_dict)) not in checkpoint
+        missing = [] if single else sorted(set(self.load_dict) - set(checkpoint))
         if missing:
             raise RuntimeError(
                 f"Checkpoint {path} has no entries {missing} (it has {sorted(checkpoint)}); it was saved with a "
