@@ -11,6 +11,8 @@ import pytest
 from bundle_support import BUNDLE_NAMES, BUNDLES, IGNORE_DEPRECATED_PACKAGES, SCHEMA_MD5, SCHEMAS
 from monai.bundle import ConfigParser, verify_metadata
 
+from metaseg_monai.transforms import MetadataSpec
+
 pytestmark = IGNORE_DEPRECATED_PACKAGES
 
 REQUIRED_FILES = (
@@ -60,7 +62,7 @@ def test_metadata_valid_against_schema(bundle, schema, tmp_path):
 @pytest.mark.parametrize("bundle", BUNDLE_NAMES)
 def test_configs_are_formatted_and_agree(bundle):
     configs = BUNDLES / bundle / "configs"
-    for path in sorted(configs.glob("*.json")):
+    for path in [*sorted(configs.glob("*.json")), BUNDLES / bundle / "models" / "metadata_spec.json"]:
         text = path.read_text()
         assert text == json.dumps(json.loads(text), indent=4) + "\n", f"{path.name} is not formatted with indent=4"
     train = json.loads((configs / "train.json").read_text())
@@ -68,6 +70,9 @@ def test_configs_are_formatted_and_agree(bundle):
     assert [i for i in COMMON_IDS if i not in train] == []
     assert train["metadata_fields"] == infer["metadata_fields"]
     assert train["network_def"] == infer["network_def"]
+    # the spec shipped beside the weights is the one training writes for these fields
+    spec = json.loads((BUNDLES / bundle / "models" / "metadata_spec.json").read_text())
+    assert spec == {"fields": MetadataSpec(train["metadata_fields"]).to_config()}
     meta = json.loads((configs / "metadata.json").read_text())
     fmt = meta["network_data_format"]
     assert fmt["outputs"]["pred"]["num_channels"] == train["network_def"]["out_channels"]

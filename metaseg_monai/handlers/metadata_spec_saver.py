@@ -90,7 +90,7 @@ class MetadataSpecSaver:
                 f"Replacing {self.path}, written for another metadata spec ({previous}), with this run's "
                 f"({content}); the weights in {self.save_dir} are the old spec's until a new best model is saved."
             )
-        write_json(self.path, content, overwrite=True)
+        write_json(self.path, content, overwrite=True, indent=4)  # the zoo's format: models/ ships as it is
         self.logger.info(f"Saved the metadata spec ({', '.join(self.spec.feature_names)}) to {self.path}.")
 
     def _read_previous(self) -> Any:

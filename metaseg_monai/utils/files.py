@@ -58,7 +58,8 @@ def read_json(path: str | os.PathLike, what: str, expected: type = dict) -> Any:
     return content
 
 
-def write_json(path: str | os.PathLike, obj: object, overwrite: bool = False) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
+def write_json(path: str | os.PathLike, obj: object, overwrite: bool = False, indent: int = 2) -> None:
+    """Write ``obj`` as indented JSON with a final newline, atomically (``indent=4`` is the Model Zoo's format)."""
     with atomic_path(path, overwrite) as tmp, open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
+        json.dump(obj, f, indent=indent)
+        f.write("\n")
