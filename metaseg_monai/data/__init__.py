@@ -1,6 +1,7 @@
 """Readers for the papers' public dataset layouts, their image and NIfTI I/O, and 3D volumes as 2D slice samples."""
 
-from metaseg_monai.data.bids import load_bids_tumor_type
+from metaseg_monai.data.bids import load_bids_multicontrast, load_bids_tumor_type
+from metaseg_monai.data.bids_slices import SAGITTAL_AXIS, tumor_type_slice_datalist
 from metaseg_monai.data.ctc import consecutive_frame_pairs, load_ctc_sequence
 from metaseg_monai.data.decathlon import decathlon_labels, load_decathlon
 from metaseg_monai.data.dsb import LoadDSBInstanceLabeld, dsb_instance_label, load_dsb2018
@@ -22,6 +23,7 @@ from metaseg_monai.data.table import command_line_metadata, input_suffix, load_i
 __all__ = [
     "KITS19_LABELS",
     "KITS21_LABELS",
+    "SAGITTAL_AXIS",
     "SPLIT_NAMES",
     "LoadDSBInstanceLabeld",
     "VolumeSliceDataset",
@@ -34,6 +36,7 @@ __all__ = [
     "iter_volume_slices",
     "kits21_slice_datalist",
     "kits21_volume_datalist",
+    "load_bids_multicontrast",
     "load_bids_tumor_type",
     "load_ctc_sequence",
     "load_decathlon",
@@ -50,5 +53,6 @@ __all__ = [
     "stack_slices",
     "take_slices",
     "task_label_keys",
+    "tumor_type_slice_datalist",
     "volume_slices_datalist",
 ]

@@ -6,13 +6,17 @@ This is the shape of the data in the FiLM paper's spinal-cord tumour experiment 
     root/
         participants.tsv                    tab-separated; columns participant_id (sub-XXX) and e.g. tumor_type
         sub-001/anat/sub-001_T2w.nii.gz     one file per contrast (.nii.gz, or .nii)
-        sub-001/anat/sub-001_T1w.nii.gz
+        sub-001/anat/sub-001_ce-gad_T1w.nii.gz   Gd-enhanced T1w (BIDS entity ce-gad)
         derivatives/labels/sub-001/anat/sub-001_T2w_seg-tumor.nii.gz
 
 The label of image ``<sub>_<contrast>.nii.gz`` is ``derivatives/labels/<sub>/anat/<sub>_<contrast><label_suffix>``
 with ivadomed's ``target_suffix`` semantics: the suffix, including its leading underscore, is appended to the image
 file's stem (ivadomed's tumour config uses ``"_seg-tumor"``, its default config ``"_seg-manual"``). Session folders
 (``sub-XXX/ses-YY/``) are not supported and raise an error rather than being skipped.
+
+:func:`load_bids_tumor_type` gives one sample per (subject, contrast); :func:`load_bids_multicontrast` gives one sample
+per subject whose image is the list of its co-registered contrasts (the channels, as the paper's Gd-enhanced T1w and
+T2w inputs) and whose label is that of a reference contrast.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from metaseg_monai.data.image_io import NIFTI_SUFFIXES, check_nifti_pair
 from metaseg_monai.utils.files import read_delimited
 from metaseg_monai.utils.sorting import natural_key
 
-__all__ = ["load_bids_tumor_type", "read_participants"]
+__all__ = ["load_bids_multicontrast", "load_bids_tumor_type", "read_participants"]
 
 MISSING_VALUES = ("", "n/a")  # BIDS writes missing values as "n/a"
 
@@ -76,6 +80,77 @@ def _nifti(folder: Path, stem: str) -> Path | None:
     return None
 
 
+def _check_contrasts(contrasts: Sequence[str] | str) -> tuple[str, ...]:
+    if isinstance(contrasts, str):
+        contrasts = (contrasts,)
+    contrasts = tuple(contrasts)
+    if not contrasts or any(not isinstance(c, str) or not c for c in contrasts) or len(set(contrasts)) < len(contrasts):
+        raise ValueError(f"contrasts must be unique non-empty strings such as ('T2w',), got {contrasts!r}.")
+    return contrasts
+
+
+def _check_dataset(
+    root: str | os.PathLike, metadata_column: str, contrasts: Sequence[str] | str, label_suffix: str
+) -> tuple[Path, tuple[str, ...], dict[str, str]]:
+    """Check the arguments and that the subject folders and participants.tsv agree; returns root, contrasts, table."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"BIDS dataset folder '{root}' not found.")
+    contrasts = _check_contrasts(contrasts)
+    if not label_suffix.startswith("_"):
+        raise ValueError(
+            f"label_suffix {label_suffix!r} must start with '_' (it is appended to the image stem, as ivadomed's "
+            "target_suffix, e.g. '_seg-tumor' gives 'sub-001_T2w_seg-tumor.nii.gz')."
+        )
+    reserved = ("image", "label", "participant_id", "contrast", "contrasts", "case_id")
+    if metadata_column in reserved:
+        raise ValueError(f"metadata_column {metadata_column!r} clashes with a datalist key; reserved: {reserved}.")
+    table = read_participants(root, metadata_column)
+    on_disk = {p.name for p in root.iterdir() if p.is_dir() and p.name.startswith("sub-")}
+    not_listed = sorted(on_disk - set(table))
+    if not_listed:
+        raise ValueError(f"subject folder(s) {not_listed} in '{root}' are not listed in '{root / 'participants.tsv'}'.")
+    no_folder = sorted(set(table) - on_disk)
+    if no_folder:
+        raise FileNotFoundError(
+            f"participant(s) {no_folder} listed in '{root / 'participants.tsv'}' have no subject folder in '{root}'."
+        )
+    return root, contrasts, table
+
+
+def _check_no_sessions(root: Path, participant: str) -> None:
+    sessions = sorted(p.name for p in (root / participant).glob("ses-*") if p.is_dir())
+    if sessions:
+        raise ValueError(
+            f"'{root / participant}' has session folders {sessions}; this reader supports "
+            "sub-XXX/anat/ without sessions."
+        )
+
+
+def _image(root: Path, participant: str, contrast: str) -> Path:
+    stem = f"{participant}_{contrast}"
+    anat = root / participant / "anat"
+    image = _nifti(anat, stem)
+    if image is None:
+        raise FileNotFoundError(
+            f"image of participant '{participant}', contrast '{contrast}' not found: expected '{anat / stem}"
+            f"{NIFTI_SUFFIXES[0]}' (or {NIFTI_SUFFIXES[1]})."
+        )
+    return image
+
+
+def _label(root: Path, participant: str, contrast: str, label_suffix: str, image: Path) -> Path:
+    stem = f"{participant}_{contrast}"
+    label_dir = root / "derivatives" / "labels" / participant / "anat"
+    label = _nifti(label_dir, f"{stem}{label_suffix}")
+    if label is None:
+        raise FileNotFoundError(
+            f"label of '{image}' not found: expected '{label_dir / stem}{label_suffix}{NIFTI_SUFFIXES[0]}' "
+            f"(or {NIFTI_SUFFIXES[1]})."
+        )
+    return label
+
+
 def load_bids_tumor_type(
     root: str | os.PathLike,
     metadata_column: str = "tumor_type",
@@ -101,57 +176,14 @@ def load_bids_tumor_type(
         ValueError: a malformed table, subjects on disk and in the table that differ, session folders, or an image
         and label of different shapes.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"BIDS dataset folder '{root}' not found.")
-    if isinstance(contrasts, str):
-        contrasts = (contrasts,)
-    contrasts = tuple(contrasts)
-    if not contrasts or any(not isinstance(c, str) or not c for c in contrasts) or len(set(contrasts)) < len(contrasts):
-        raise ValueError(f"contrasts must be unique non-empty strings such as ('T2w',), got {contrasts!r}.")
-    if not label_suffix.startswith("_"):
-        raise ValueError(
-            f"label_suffix {label_suffix!r} must start with '_' (it is appended to the image stem, as ivadomed's "
-            "target_suffix, e.g. '_seg-tumor' gives 'sub-001_T2w_seg-tumor.nii.gz')."
-        )
-    reserved = ("image", "label", "participant_id", "contrast", "case_id")
-    if metadata_column in reserved:
-        raise ValueError(f"metadata_column {metadata_column!r} clashes with a datalist key; reserved: {reserved}.")
-    table = read_participants(root, metadata_column)
-    on_disk = {p.name for p in root.iterdir() if p.is_dir() and p.name.startswith("sub-")}
-    not_listed = sorted(on_disk - set(table))
-    if not_listed:
-        raise ValueError(f"subject folder(s) {not_listed} in '{root}' are not listed in '{root / 'participants.tsv'}'.")
-    no_folder = sorted(set(table) - on_disk)
-    if no_folder:
-        raise FileNotFoundError(
-            f"participant(s) {no_folder} listed in '{root / 'participants.tsv'}' have no subject folder in '{root}'."
-        )
-    label_root = root / "derivatives" / "labels"
+    root, contrasts, table = _check_dataset(root, metadata_column, contrasts, label_suffix)
     datalist = []
     for participant in sorted(table, key=natural_key):
-        sessions = sorted(p.name for p in (root / participant).glob("ses-*") if p.is_dir())
-        if sessions:
-            raise ValueError(
-                f"'{root / participant}' has session folders {sessions}; this reader supports "
-                "sub-XXX/anat/ without sessions."
-            )
+        _check_no_sessions(root, participant)
         for contrast in contrasts:
             stem = f"{participant}_{contrast}"
-            anat = root / participant / "anat"
-            image = _nifti(anat, stem)
-            if image is None:
-                raise FileNotFoundError(
-                    f"image of participant '{participant}', contrast '{contrast}' not found: expected '{anat / stem}"
-                    f"{NIFTI_SUFFIXES[0]}' (or {NIFTI_SUFFIXES[1]})."
-                )
-            label_dir = label_root / participant / "anat"
-            label = _nifti(label_dir, f"{stem}{label_suffix}")
-            if label is None:
-                raise FileNotFoundError(
-                    f"label of '{image}' not found: expected '{label_dir / stem}{label_suffix}{NIFTI_SUFFIXES[0]}' "
-                    f"(or {NIFTI_SUFFIXES[1]})."
-                )
+            image = _image(root, participant, contrast)
+            label = _label(root, participant, contrast, label_suffix, image)
             if check_files:
                 check_nifti_pair(image, label, f"participant '{participant}', contrast '{contrast}'")
             datalist.append(
@@ -164,4 +196,65 @@ def load_bids_tumor_type(
                     "case_id": stem,
                 }
             )
+    return datalist
+
+
+def load_bids_multicontrast(
+    root: str | os.PathLike,
+    contrasts: Sequence[str] = ("ce-gad_T1w", "T2w"),
+    reference_contrast: str = "T2w",
+    metadata_column: str = "tumor_type",
+    label_suffix: str = "_seg-tumor",
+    check_files: bool = True,
+) -> list[dict]:
+    """Build a MONAI datalist with one multi-channel dict per subject: its co-registered contrasts as channels.
+
+    ``LoadImaged("image")`` then ``EnsureChannelFirstd("image")`` on a dict turn its list of files into one
+    ``(len(contrasts), X, Y, Z)`` image, channels in the order of ``contrasts``; the label is the reference contrast's.
+
+    Args:
+        root: the BIDS dataset folder (see the module docstring for the layout).
+        contrasts: the channels, in order (the paper: Gd-enhanced T1w, ``"ce-gad_T1w"``, and ``"T2w"``); every subject
+            must have all of them.
+        reference_contrast: one of ``contrasts``, whose label (``<sub>_<reference_contrast><label_suffix>``) is the
+            sample's label; the other contrasts need no label.
+        metadata_column: the participants.tsv column copied into each dict (e.g. ``"tumor_type"``).
+        label_suffix: ivadomed's ``target_suffix``, appended to the image stem, e.g. ``"_seg-tumor"``.
+        check_files: read every header to check that all contrasts and the label have the same shape.
+
+    Returns:
+        ``[{"image": [str, ...] (one path per contrast), "label": str, "participant_id": "sub-001",
+        "contrasts": [...], metadata_column: str, "case_id": "sub-001"}, ...]`` sorted by participant.
+
+    Raises:
+        FileNotFoundError: a missing root, participants.tsv, subject folder, contrast image (naming the subject and
+        the expected file) or reference label.
+        ValueError: ``reference_contrast`` not in ``contrasts``, a malformed table, subjects on disk and in the table
+        that differ, session folders, or files of different shapes.
+    """
+    root, contrasts, table = _check_dataset(root, metadata_column, contrasts, label_suffix)
+    if reference_contrast not in contrasts:
+        raise ValueError(
+            f"reference_contrast {reference_contrast!r} (whose label is used) must be one of contrasts "
+            f"{list(contrasts)}."
+        )
+    datalist = []
+    for participant in sorted(table, key=natural_key):
+        _check_no_sessions(root, participant)
+        images = [_image(root, participant, contrast) for contrast in contrasts]
+        reference = images[contrasts.index(reference_contrast)]
+        label = _label(root, participant, reference_contrast, label_suffix, reference)
+        if check_files:
+            for contrast, image in zip(contrasts, images, strict=True):
+                check_nifti_pair(image, label, f"participant '{participant}', contrast '{contrast}'")
+        datalist.append(
+            {
+                "image": [str(image) for image in images],
+                "label": str(label),
+                "participant_id": participant,
+                "contrasts": list(contrasts),
+                metadata_column: table[participant],
+                "case_id": participant,
+            }
+        )
     return datalist

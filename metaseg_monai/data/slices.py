@@ -6,9 +6,12 @@ becomes one dict per selected slice::
     {"image": (1, H, W) float32, "label": (1, H, W) label dtype, "case_id": str, "slice_index": int, <fields>}
 
 where ``(H, W)`` are the two remaining array axes in their array order (KiTS ``axis=0``: ``(H, W)``; MSD
-``axis=2``: ``(X, Y)``). Each volume is read once; the selection and the slice extraction are vectorised (no Python
-loop over voxels or slices), and the extraction follows the memory layout (nibabel returns Fortran-order arrays, in
-which an axial KiTS slice is strided). With ``cache_dir`` the selected slices of each case are saved as ``.npy`` on
+``axis=2``: ``(X, Y)``). An image given as a list of co-registered volumes (e.g. the contrasts of
+``load_bids_multicontrast``) gives ``(C, H, W)`` slices, one channel per volume in list order.
+
+Each volume is read once; the selection and the slice extraction are vectorised (no Python loop over voxels or
+slices), and the extraction follows the memory layout (nibabel returns Fortran-order arrays, in which an axial KiTS
+slice is strided). With ``cache_dir`` the selected slices of each case are saved as ``.npy`` on
 the first pass and memory-mapped on the next ones (no NIfTI decompression). :func:`stack_slices` puts per-slice
 predictions back into a volume.
 
@@ -134,9 +137,16 @@ def _case_id(item: Mapping[str, Any], image_key: str, position: int) -> str:
     return f"case_{position}"
 
 
-def _cache_paths(cache_dir: Path, case_id: str, sources: list, axis: int, labels) -> dict[str, Path] | None:
-    """Cache files of a case, keyed on the source files (path, size, mtime) and the selection; None if uncachable."""
+def _cache_paths(
+    cache_dir: Path, case_id: str, sources: list, axis: int, labels, channels: int | None = None
+) -> dict[str, Path] | None:
+    """Cache files of a case, keyed on the source files (path, size, mtime) and the selection; None if uncachable.
+
+    ``channels`` is the number of image volumes stacked as channels (None: a single image, the key as before).
+    """
     key: list[Any] = [_CACHE_VERSION, axis, None if labels is None else sorted(int(v) for v in labels)]
+    if channels is not None:
+        key.append(["channels", channels])
     for source in sources:
         if not isinstance(source, str | os.PathLike) or not Path(source).is_file():
             return None  # in-memory arrays are not cached; a missing file is left to the reader's error
@@ -152,6 +162,33 @@ def _load(reader: Reader, value: Any, context: str) -> np.ndarray:
     return np.asanyarray(reader(value, context=context)[0])
 
 
+def _stacked_sources(value: Any, image_key: str, case_id: str) -> list | None:
+    """The channel volumes of an image given as a list or tuple (paths or arrays); None for a single image."""
+    if not isinstance(value, list | tuple):
+        return None
+    if not value:
+        raise ValueError(f"{image_key!r} of case {case_id!r} is an empty list; expected one volume per channel.")
+    return list(value)
+
+
+def _name(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str | os.PathLike) else "an array"
+
+
+def _load_channels(reader: Reader, values: list, image_key: str, case_id: str) -> list[np.ndarray]:
+    """Read the channel volumes (each in its own memory layout, not copied into one array); all of one shape."""
+    volumes = []
+    for channel, value in enumerate(values):
+        volume = _load(reader, value, f"{image_key} channel {channel} of case {case_id!r}")
+        if volumes and volume.shape != volumes[0].shape:
+            raise ValueError(
+                f"case {case_id!r}: {image_key!r} channel {channel} ({_name(value)}) has shape "
+                f"{tuple(volume.shape)}, expected {tuple(volumes[0].shape)} as channel 0."
+            )
+        volumes.append(volume)
+    return volumes
+
+
 def iter_volume_slices(
     datalist: Iterable[Mapping[str, Any]],
     axis: int = 0,
@@ -165,8 +202,9 @@ def iter_volume_slices(
 
     Args:
         datalist: dicts with ``image_key`` and ``label_key`` (paths, or arrays), optional ``case_id`` and any
-            metadata fields, which are copied to every slice dict.
-        axis: slice axis (KiTS: 0, axial; MSD: 2).
+            metadata fields, which are copied to every slice dict. An image may be a list of co-registered volumes
+            (paths or arrays of one shape), stacked as the channels of each slice.
+        axis: slice axis of the volume (KiTS: 0, axial; MSD: 2), not counting the channels of a list image.
         labels: emit the slices containing any of these label values (KiTS kidney: ``(1,)``); None emits every
             slice, and then a label is optional (inference on unlabelled volumes).
         image_key, label_key: keys of the volumes; the emitted dicts hold the slices under the same keys.
@@ -177,7 +215,8 @@ def iter_volume_slices(
             re-read. Use a folder outside the dataset.
 
     Yields:
-        ``{image_key: (1, *plane) float32, label_key: (1, *plane), "case_id": str, "slice_index": int, ...}``.
+        ``{image_key: (C, *plane) float32, label_key: (1, *plane), "case_id": str, "slice_index": int, ...}``, with
+        ``C = 1`` for a single image and ``C = len(image)`` for a list.
 
     Raises:
         FileNotFoundError/ValueError from the reader (naming the file); ValueError if image and label shapes differ.
@@ -190,23 +229,34 @@ def iter_volume_slices(
         has_label = item.get(label_key) is not None
         if labels is not None and not has_label:
             raise ValueError(f"case {case_id!r} has no {label_key!r}; selecting slices by label value needs one.")
-        sources = [item[image_key]] + ([item[label_key]] if has_label else [])
-        paths = _cache_paths(cache, case_id, sources, axis, labels) if cache is not None else None
+        stacked = _stacked_sources(item[image_key], image_key, case_id)
+        images = stacked if stacked is not None else [item[image_key]]
+        sources = images + ([item[label_key]] if has_label else [])
+        channels = None if stacked is None else len(stacked)
+        paths = _cache_paths(cache, case_id, sources, axis, labels, channels) if cache is not None else None
         if paths is not None and paths["indices"].is_file():
             image_block = np.load(paths["image"], mmap_mode="r")
             label_block = np.load(paths["label"], mmap_mode="r") if has_label else None
             indices = np.load(paths["indices"])
         else:
-            image = _load(reader, item[image_key], f"{image_key} of case {case_id!r}")
+            if stacked is None:
+                image = _load(reader, item[image_key], f"{image_key} of case {case_id!r}")
+                spatial = image.shape
+            else:  # C volumes: the slices are taken per channel, then stacked as (N, C, *plane)
+                image = _load_channels(reader, stacked, image_key, case_id)
+                spatial = image[0].shape
             label = _load(reader, item[label_key], f"{label_key} of case {case_id!r}") if has_label else None
             if label is not None:
-                check_same_shape(image.shape, label.shape, item[image_key], item[label_key])
-            ax = _norm_axis(axis, image.ndim)
+                check_same_shape(spatial, label.shape, images[0], item[label_key])
+            ax = _norm_axis(axis, len(spatial))
             if labels is None:
-                indices = np.arange(image.shape[ax], dtype=np.int64)
+                indices = np.arange(spatial[ax], dtype=np.int64)
             else:
                 indices = slices_containing(label, ax, labels)
-            image_block = take_slices(image, indices, ax)
+            if stacked is None:
+                image_block = take_slices(image, indices, ax)
+            else:
+                image_block = np.stack([take_slices(channel, indices, ax) for channel in image], axis=1)
             label_block = take_slices(label, indices, ax) if label is not None else None
             del image, label
             if paths is not None:  # indices last: their presence marks a complete cache entry
@@ -217,7 +267,9 @@ def iter_volume_slices(
         metadata = {k: v for k, v in item.items() if k not in (image_key, label_key)}
         for row, slice_index in enumerate(indices):
             sample = dict(metadata)
-            sample[image_key] = np.array(image_block[row][None], dtype=np.float32)  # a plain copy, never a cache view
+            # a plain copy, never a cache view; a single image gets its channel axis here, a stack has one
+            block = image_block[row] if stacked is not None else image_block[row][None]
+            sample[image_key] = np.array(block, dtype=np.float32)
             if label_block is not None:
                 sample[label_key] = np.array(label_block[row][None])
             sample["case_id"] = case_id

@@ -1,19 +1,27 @@
 """Sample-data generator for the FiLM paper's tumour-type experiment: spinal-cord-like volumes in a BIDS layout.
 
 Three intramedullary tumour types, as in Lemay et al. (MIDL 2021), differ in size, position along the cord and
-contrast pattern, so that ``tumor_type`` is informative about the label:
+contrast pattern on T2w and on Gd-enhanced T1w, so that ``tumor_type`` is informative about the label:
 
-=================  ==============================  ======================  =========================================
-type               size (tumour core)              position along the cord  appearance (T2w)
-=================  ==============================  ======================  =========================================
-astrocytoma        large, long, infiltrative       upper (superior)        heterogeneous, off-centre
-ependymoma         medium, well circumscribed      middle                  homogeneous, central, dark rim ("cap")
-hemangioblastoma   small nodule                    lower (inferior)        very bright, dorsal, with surrounding oedema
-=================  ==============================  ======================  =========================================
+================  ==========================  ========  ==============================  =============================
+type              tumour core size            position  T2w                             Gd-enhanced T1w
+================  ==========================  ========  ==============================  =============================
+astrocytoma       large, long, infiltrative   superior  heterogeneous, off-centre       partial, moderate enhancement
+ependymoma        medium, well circumscribed  middle    homogeneous, central, dark rim  homogeneous, dark rim
+hemangioblastoma  small nodule                inferior  very bright, dorsal, oedema     intense; oedema dark
+================  ==========================  ========  ==============================  =============================
+
+The Gd-enhanced T1w (``ce-gad_T1w``, BIDS entity ``ce-gad``) is in the same space as the T2w and complements it,
+as in the paper where both are needed to find the tumour core: the core enhances on T1w-Gd, but an astrocytoma only
+partly (its non-enhancing part is near cord level on T1w-Gd and bright only on T2w), while the oedema / cyst around
+a hemangioblastoma is bright on T2w (close to the other types' cores) and dark on T1w-Gd. CSF is bright on T2w and
+dark on T1w-Gd. Its noise comes from a random stream of its own, so adding or leaving out ``ce-gad_T1w`` does not
+change the other contrasts' files for a seed.
 
 Volumes have 1 mm voxels and axes (x: left-right, y: posterior-anterior, z: inferior-superior); the cord runs along
 z, so sagittal slices are ``volume[i, :, :]``. Read the result with
-:func:`~metaseg_monai.data.bids.load_bids_tumor_type`.
+:func:`~metaseg_monai.data.bids.load_bids_tumor_type` (one sample per contrast) or
+:func:`~metaseg_monai.data.bids.load_bids_multicontrast` (T1w-Gd and T2w as the two channels of one sample).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from metaseg_monai.sample_data.phantoms import ellipsoid_distance, smooth_noise
 from metaseg_monai.utils.atomic import writes_dataset
 from metaseg_monai.utils.files import write_delimited, write_json
 
-__all__ = ["TUMOR_TYPES", "generate_tumor_type"]
+__all__ = ["GD_T1W", "TUMOR_TYPES", "generate_tumor_type"]
 
 TUMOR_TYPES = ("astrocytoma", "ependymoma", "hemangioblastoma")
 
@@ -46,6 +54,18 @@ _INTENSITY = {
     "T2w": {"background": 0.05, "csf": 0.9, "cord": 0.45, "tumor": 0.7, "rim": 0.2, "edema": 0.62},
     "T1w": {"background": 0.05, "csf": 0.2, "cord": 0.6, "tumor": 0.5, "rim": 0.35, "edema": 0.5},
 }
+GD_T1W = "ce-gad_T1w"  # Gd-enhanced T1w, BIDS name sub-XXX_ce-gad_T1w.nii.gz
+# Gd-enhanced T1w: enhancement of the tumour core per type (astrocytoma: only where its texture is positive, the rest
+# at "tumor_off"), dark CSF, rim and oedema / cyst
+_GD_INTENSITY = {
+    "background": 0.05,
+    "csf": 0.15,
+    "cord": 0.45,
+    "tumor_off": 0.5,
+    "rim": 0.2,
+    "edema": 0.28,
+    "enhancement": {"astrocytoma": 0.72, "ependymoma": 0.8, "hemangioblastoma": 1.0},
+}
 _DEFAULT_INTENSITY = _INTENSITY["T2w"]
 
 
@@ -55,7 +75,7 @@ def generate_tumor_type(
     seed: int = 0,
     subjects_per_type: int = 4,
     shape: tuple[int, int, int] = (32, 64, 48),
-    contrasts: Sequence[str] = ("T2w",),
+    contrasts: Sequence[str] = ("T2w", GD_T1W),
 ) -> Path:
     """Write a BIDS dataset of ``3 * subjects_per_type`` subjects; returns ``out_dir`` (the dataset root).
 
@@ -69,8 +89,8 @@ def generate_tumor_type(
         seed: random seed; the same seed writes the same files.
         subjects_per_type: subjects of each of the three types (>= 1).
         shape: ``(X, Y, Z)`` voxels, each >= 16.
-        contrasts: contrasts written per subject; ``"T2w"`` and ``"T1w"`` have their own intensities, other names
-            use T2w's.
+        contrasts: contrasts written per subject; ``"T2w"``, ``"T1w"`` and ``"ce-gad_T1w"`` (Gd-enhanced T1w,
+            see the module docstring) have their own appearance, other names use T2w's.
     """
     shape = tuple(int(s) for s in shape)
     if isinstance(contrasts, str):
@@ -81,6 +101,7 @@ def generate_tumor_type(
         raise ValueError(f"contrasts must be unique names such as ('T2w',), got {tuple(contrasts)}.")
     root = Path(out_dir)
     rng = np.random.default_rng(seed)
+    gd_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])  # leaves rng's stream as it was
     types = [t for t in TUMOR_TYPES for _ in range(subjects_per_type)]
     types = [types[i] for i in rng.permutation(len(types))]
     width = max(3, len(str(len(types))))
@@ -121,6 +142,13 @@ def generate_tumor_type(
             label_dir = root / "derivatives" / "labels" / participant / "anat"
             write_nifti(label_dir / f"{participant}_{contrast}_seg-tumor.nii.gz", tumor.astype(np.uint8), affine)
         for contrast in contrasts:
+            if contrast == GD_T1W:
+                volume = _gd_t1w(tumor_type, cord, csf, tumor, rim, edema, texture)
+                volume = ndimage.gaussian_filter(volume, 0.6) + gd_rng.normal(0, noise_sigma, shape)
+                write_nifti(
+                    root / participant / "anat" / f"{participant}_{contrast}.nii.gz", volume.astype(np.float32), affine
+                )
+                continue
             level = _INTENSITY.get(contrast, _DEFAULT_INTENSITY)
             volume = np.full(shape, level["background"])
             volume[csf] = level["csf"]
@@ -149,3 +177,31 @@ def generate_tumor_type(
         },
     )
     return root
+
+
+def _gd_t1w(
+    tumor_type: str,
+    cord: np.ndarray,
+    csf: np.ndarray,
+    tumor: np.ndarray,
+    rim: np.ndarray,
+    edema: np.ndarray,
+    texture: np.ndarray,
+) -> np.ndarray:
+    """The noise-free Gd-enhanced T1w ``(X, Y, Z)`` float64 volume of one subject (masks ``(X, Y, Z)`` bool)."""
+    level = _GD_INTENSITY
+    enhancement = level["enhancement"][tumor_type]
+    volume = np.full(cord.shape, level["background"])
+    volume[csf] = level["csf"]
+    volume[cord] = level["cord"]
+    if tumor_type == "astrocytoma":  # partial, heterogeneous enhancement: the rest of the core is near cord level
+        enhancing = tumor & (texture > 0)
+        volume[tumor] = level["tumor_off"]
+        volume[enhancing] = enhancement + 0.5 * texture[enhancing]
+    elif tumor_type == "ependymoma":  # homogeneous enhancement, dark haemosiderin rim
+        volume[rim] = level["rim"]
+        volume[tumor] = enhancement
+    else:  # intensely enhancing nodule within oedema / cyst that is dark on T1w
+        volume[edema] = level["edema"]
+        volume[tumor] = enhancement
+    return volume
