@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from metaseg_monai.utils.checks import is_int_at_least
+
 __all__ = ["check_metadata_width", "check_output_dir"]
 
 
@@ -27,7 +29,7 @@ def check_metadata_width(network: torch.nn.Module, metadata_dim: int, where: str
         ValueError: the widths differ; names both and how to fix it.
         TypeError: the network declares no ``metadata_dim``.
     """
-    if isinstance(metadata_dim, bool) or not isinstance(metadata_dim, int) or metadata_dim < 0:
+    if not is_int_at_least(metadata_dim, 0):
         raise ValueError(f"metadata_dim must be a non-negative integer, got {metadata_dim!r}.")
     net = network
     while not hasattr(net, "metadata_dim") and isinstance(getattr(net, "module", None), torch.nn.Module):

@@ -22,11 +22,12 @@ from metaseg_monai.networks import CONDITIONINGS
 from metaseg_monai.optimizers import CYCLIC_MODES
 from metaseg_monai.transforms import ENCODE_MODES, MetadataSpec, sample_id_of
 from metaseg_monai.utils import read_json
+from metaseg_monai.utils.checks import is_int_at_least
 
-__all__ = ["WORKFLOWS", "check_datalists", "check_settings", "check_trained_spec"]
+__all__ = ["TRAIN_MODES", "WORKFLOWS", "check_datalists", "check_settings", "check_trained_spec"]
 
 WORKFLOWS = ("train", "evaluate", "infer")
-TRAIN_MODES = ("true", "dummy")
+TRAIN_MODES = ("true", "dummy")  # the metadata modes training and inference accept ("swap" is for evaluation)
 
 
 class _Checker:
@@ -43,7 +44,7 @@ class _Checker:
 
     def integer(self, key: str, minimum: int) -> None:
         value = self.settings.get(key, minimum)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        if not is_int_at_least(value, minimum):
             self.fail(key, f"an integer >= {minimum}", value)
 
     def boolean(self, key: str) -> None:

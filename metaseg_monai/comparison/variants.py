@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TRAIN_MODES", "Variant", "parse_variants"]
+from metaseg_monai.bundle.settings import TRAIN_MODES
 
-TRAIN_MODES = ("true", "dummy")
+__all__ = ["Variant", "parse_variants"]
 
 
 @dataclass(frozen=True)

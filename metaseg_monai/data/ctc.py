@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from metaseg_monai.data.image_io import check_same_shape, read_image
+from metaseg_monai.utils.checks import is_int_at_least
 
 __all__ = ["CTC_TRUTHS", "consecutive_frame_pairs", "ctc_frames", "load_ctc_sequence"]
 
@@ -127,7 +128,7 @@ def consecutive_frame_pairs(root: str | os.PathLike, sequence: str = "01", step:
         FileNotFoundError: a missing sequence folder. ValueError: ``step < 1``, fewer than ``step + 1`` frames, or
         gaps in the frame numbers (listed).
     """
-    if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+    if not is_int_at_least(step, 1):
         raise ValueError(f"step must be an integer >= 1, got {step!r}.")
     frames = ctc_frames(root, sequence)
     folder = Path(root) / sequence

@@ -26,6 +26,7 @@ from monai.handlers import CheckpointSaver
 from monai.utils import IgniteInfo, min_version, optional_import
 
 from metaseg_monai.utils.atomic import atomic_path, remove_partials
+from metaseg_monai.utils.checks import is_int_at_least
 
 Events, _ = optional_import("ignite.engine", IgniteInfo.OPT_IMPORT_VERSION, min_version, "Events")
 Checkpoint, _ = optional_import("ignite.handlers", IgniteInfo.OPT_IMPORT_VERSION, min_version, "Checkpoint")
@@ -516,9 +517,9 @@ def resumable_checkpoint_handlers(
         save_interval: save every N epochs (>= 1).
         map_location, name, evaluator, best_saver: see :class:`ResumeFromLatestCheckpoint`.
     """
-    if isinstance(n_saved, bool) or not isinstance(n_saved, int) or n_saved < 1:
+    if not is_int_at_least(n_saved, 1):
         raise ValueError(f"n_saved must be a positive integer, got {n_saved!r}.")
-    if isinstance(save_interval, bool) or not isinstance(save_interval, int) or save_interval < 1:
+    if not is_int_at_least(save_interval, 1):
         raise ValueError(f"save_interval must be a positive integer, got {save_interval!r}.")
     objects: dict[str, Any] = {"network": network, "optimizer": optimizer}
     if lr_scheduler is not None:

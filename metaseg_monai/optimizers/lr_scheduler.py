@@ -7,6 +7,8 @@ from fractions import Fraction
 
 import torch
 
+from metaseg_monai.utils.checks import is_int_at_least
+
 __all__ = ["CYCLIC_MODES", "DEFAULT_CYCLES", "paper_cyclic_lr"]
 
 CYCLIC_MODES = ("triangular", "triangular2")
@@ -56,7 +58,7 @@ def paper_cyclic_lr(
             base_lr`` or an unknown ``mode``.
     """
     for name, value in (("steps_per_epoch", steps_per_epoch), ("epochs", epochs)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_int_at_least(value, 1):
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     if mode not in CYCLIC_MODES:
         raise ValueError(f"mode must be one of {CYCLIC_MODES}, got {mode!r}.")
