@@ -39,9 +39,14 @@ def compare(
     baseline: str = "none",
     swap: str = "auto",
     overrides: Mapping[str, object] | None = None,
+    splits: int | Sequence[int] | None = None,
+    alternative: str | None = None,
+    design: str = "arms",
+    sizes: Sequence[int] = (2, 4, 6, 8, 12),
+    others: int = 12,
 ) -> None:
-    """Train and evaluate each arm x seed of BUNDLE on DATASET_DIR through the bundle's configs; write OUT/report.md
-    (mean F1 +- std over seeds, per metadata group, Wilcoxon p vs BASELINE) and OUT/results.csv.
+    """Train and evaluate each arm x seed (or random split) of BUNDLE on DATASET_DIR through the bundle's configs;
+    write OUT/report.md (mean F1 +- std over runs, per metadata group, Wilcoxon p vs BASELINE) and OUT/results.csv.
 
     Args:
         bundle: a bundle folder, or the name of a shipped bundle (metaseg bundle list).
@@ -55,8 +60,33 @@ def compare(
         baseline: the arm of the Wilcoxon test's reference.
         swap: auto (bundles that declare swap_fields), yes or no: also evaluate with swapped metadata.
         overrides: other bundle overrides for every run, e.g. '{"features": [8, 8, 8]}'.
+        splits: instead of seeds, this many random per-subject splits (run k: seed k, split_seed k), as the FiLM
+            paper's 10 splits.
+        alternative: Wilcoxon alternative, two-sided or greater (one-sided); default greater with --splits.
+        design: arms (the default: VARIANTS x seeds or splits), or few_labels: the FiLM paper's Fig. 2 for the
+            multi-organ bundle (FiLM vs single-class U-Net as one organ's scans go from 2 to 12; VARIANTS, SEEDS,
+            BASELINE and SWAP are not used; --splits gives the repeats, default 1).
+        sizes: few_labels: the rarer organ's numbers of scans.
+        others: few_labels: the other organ's number of scans.
     """
-    from metaseg_monai.comparison import run_comparison
+    from metaseg_monai.comparison import run_comparison, run_few_label_design
+
+    if design == "few_labels":
+        run_few_label_design(
+            bundle,
+            dataset_dir,
+            out,
+            sizes=sizes,
+            others=others,
+            splits=splits if splits is not None else 1,
+            epochs=epochs,
+            device=device,
+            overrides=overrides,
+            say=_say,
+        )
+        return
+    if design != "arms":
+        raise ValueError(f"design must be 'arms' or 'few_labels', got {design!r}.")
 
     run_comparison(
         bundle,
@@ -70,6 +100,8 @@ def compare(
         swap=swap,
         overrides=overrides,
         say=_say,
+        splits=splits,
+        alternative=alternative,
     )
 
 

@@ -14,7 +14,9 @@ an override file or the command line gives them::
     }
 
 ``#`` reaches into nested sections, a ``+`` prefix extends a list or dict (MONAI's ``merge_kv``), ``_remove_`` drops
-ids. A top-level id the template lacks is placed before ``metadata_fields``, beside the bundle's other settings.
+ids. ``"_extends_": ["film_paper"]`` first applies the sections of ``recipe/partials/film_paper.json``, what several
+bundles of one paper share (its training scheme), then the bundle's own (its ids win, its ``_remove_`` adds). A
+top-level id the template lacks is placed before ``metadata_fields``, beside the bundle's other settings.
 Written JSON is indented by 4 with keys unsorted (the zoo's pre-commit format). ``metadata.json``, ``docs/`` and a
 bundle's own extra configs (``configs/two_heads.json``) are written by hand and not touched here.
 """
@@ -33,6 +35,7 @@ from monai.bundle.utils import merge_kv
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "recipe" / "template"
 RECIPES = REPO / "recipe" / "bundles"
+PARTIALS = REPO / "recipe" / "partials"
 BUNDLES = REPO / "bundles"
 TEMPLATE_CONFIGS = ("train.json", "evaluate.json", "inference.json", "multi_gpu_train.json")
 COPIED = ("configs/logging.conf", "LICENSE")
@@ -92,13 +95,30 @@ def render_config(template: dict[str, Any], overrides: dict[str, Any], where: st
     return _place_new_keys(config, template)
 
 
-def read_recipe(name: str) -> dict[str, Any]:
-    path = RECIPES / f"{name}.json"
+def _read_sections(path: Path) -> dict[str, Any]:
     recipe = json.loads(path.read_text(encoding="utf-8"))
-    unknown = sorted(set(recipe) - set(SECTIONS))
+    unknown = sorted(set(recipe) - {*SECTIONS, "_extends_"})
     if unknown:
-        raise ValueError(f"{path}: unknown section(s) {unknown}; expected {list(SECTIONS)}.")
+        raise ValueError(f"{path}: unknown section(s) {unknown}; expected {list(SECTIONS)} and '_extends_'.")
     return recipe
+
+
+def read_recipe(name: str) -> dict[str, Any]:
+    """A bundle's recipe with the partials it extends applied first (each section: partials' ids, then its own)."""
+    path = RECIPES / f"{name}.json"
+    own = _read_sections(path)
+    merged: dict[str, Any] = {}
+    for partial in [*own.pop("_extends_", []), None]:
+        if partial is not None and not (PARTIALS / f"{partial}.json").is_file():
+            raise ValueError(f"{path}: extends '{partial}', but {PARTIALS / f'{partial}.json'} does not exist.")
+        sections = own if partial is None else _read_sections(PARTIALS / f"{partial}.json")
+        for section, ids in sections.items():
+            target = merged.setdefault(section, {})
+            removed = [*target.get("_remove_", []), *ids.get("_remove_", [])]
+            target.update({k: v for k, v in ids.items() if k != "_remove_"})
+            if removed:
+                target["_remove_"] = removed
+    return merged
 
 
 def render_bundle(name: str) -> dict[str, str]:

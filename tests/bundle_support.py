@@ -47,7 +47,9 @@ def bundle_workflow(bundle: str | Path, config: str | list[str], workflow_type: 
     )
 
 
-def check_export_round_trip(bundle: Path, checkpoint: Path, metadata, features, tmp_path: Path) -> None:
+def check_export_round_trip(
+    bundle: Path, checkpoint: Path, metadata, features, tmp_path: Path, in_channels: int = 1
+) -> None:
     """The zoo's checks a metadata network can pass: ``verify_net_in_out`` (with the metadata as an extra forward
     argument; the command line cannot give one) and ``ckpt_export`` to TorchScript, whose output must equal the
     eager network's on the same input."""
@@ -82,7 +84,7 @@ def check_export_round_trip(bundle: Path, checkpoint: Path, metadata, features, 
     net = parser.get_parsed_content("network_def")
     net.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
     net.eval()
-    x = torch.rand(1, 1, 64, 64)
+    x = torch.rand(1, in_channels, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(scripted(x, metadata), net(x, metadata))
 
@@ -149,3 +151,37 @@ def evaluate_copy(
         assert wf.check_properties() == []
     wf.run()
     return read_rows(Path(override.get("eval_dir", out)) / "metrics.csv")
+
+
+def run_inference(bundle: Path, dataset_dir: Path, out: Path, **override) -> ConfigWorkflow:
+    """Run a bundle's ``inference.json`` on ``dataset_dir`` into ``out`` (checking the zoo's infer properties)."""
+    wf = bundle_workflow(
+        bundle, "inference.json", "infer", dataset_dir=str(dataset_dir), output_dir=str(out), **override
+    )
+    wf.initialize()
+    assert wf.check_properties() == []
+    wf.run()
+    return wf
+
+
+def check_mask_volume(path: Path, source: Path, values: set[int] = frozenset({0, 1})) -> None:
+    """A written NIfTI mask has the shape and affine of its input ``source``, dtype uint8 and only ``values``."""
+    import nibabel as nib
+    import numpy as np
+
+    mask, image = nib.load(path), nib.load(source)
+    assert mask.shape == image.shape and np.allclose(mask.affine, image.affine), path
+    assert mask.get_data_dtype() == np.uint8 and set(np.unique(np.asarray(mask.dataobj))) <= set(values), path
+
+
+def check_inference_refuses(bundle: Path, dataset_dir: Path, tmp_path: Path, cases, **common) -> None:
+    """Each ``(overrides, message)`` of ``cases`` fails inference's ``initialize`` with ``message``, writing nothing."""
+    never = tmp_path / "never"
+    for bad, message in cases:
+        wf = bundle_workflow(
+            bundle, "inference.json", "infer", dataset_dir=str(dataset_dir), output_dir=str(never), **common, **bad
+        )
+        with pytest.raises(RuntimeError) as err:
+            wf.initialize()
+        assert message in repr(err.value.__cause__), bad
+    assert not never.exists()

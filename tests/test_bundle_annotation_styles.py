@@ -90,12 +90,15 @@ def test_evaluate_as_accurate_writes_report(dataset, trained, tmp_path):
 def test_evaluate_with_swapped_styles(dataset, trained, tmp_path):
     out = tmp_path / "swap_out"
     rows = evaluate_copy(BUNDLE, dataset, trained, out, check_properties=False, metadata_mode="swap", num_overlays=0)
-    # every (accurate) test image once drawn as fine and once as coarse, scored against its accurate mask
-    assert len(rows) == 2 * len(CELL_LINES)
-    assert sorted(r["annotation_style"] for r in rows) == sorted(["fine", "coarse"] * len(CELL_LINES))
+    # every (accurate) test image drawn in each style, its own included, scored against its accurate mask
+    assert len(rows) == 3 * len(CELL_LINES)
+    assert sorted(r["annotation_style"] for r in rows) == sorted(["accurate", "fine", "coarse"] * len(CELL_LINES))
     assert {r["swapped_from"] for r in rows} == {"accurate"}
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["per_group"]["annotation_style"]) == {"fine", "coarse"}
+    assert set(summary["per_group"]["annotation_style"]) == {"fine", "coarse"}  # the headline: swapped pairs only
+    assert summary["n"] == 2 * len(CELL_LINES)
+    matrix = summary["swap_matrix"]["annotation_style"]
+    assert matrix["n"][0] == [len(CELL_LINES)] * 3 and matrix["n"][1] == [None] * 3  # only accurate test images
 
 
 def test_swap_is_refused_for_training(dataset, tmp_path):

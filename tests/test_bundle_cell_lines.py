@@ -74,10 +74,15 @@ def test_evaluate_writes_report(dataset, trained, tmp_path):
 def test_evaluate_with_swapped_metadata(dataset, trained, tmp_path):
     out = tmp_path / "swap_out"
     rows = evaluate_copy(BUNDLE, dataset, trained, out, check_properties=False, metadata_mode="swap", num_overlays=0)
-    # every test image once with each of the 6 other lines, never with its own
-    assert len(rows) == len(CELL_LINES) * (len(CELL_LINES) - 1)
-    assert all(r["cell_line"] != r["swapped_from"] for r in rows)
+    # every test image once with each of the 7 lines: 6 swapped and its own (the matrix's diagonal)
+    assert len(rows) == len(CELL_LINES) ** 2
+    assert sum(r["cell_line"] == r["swapped_from"] for r in rows) == len(CELL_LINES)
     assert sorted({r["swapped_from"] for r in rows}) == sorted(CELL_LINES)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n"] == len(CELL_LINES) * (len(CELL_LINES) - 1)  # the headline: swapped pairs only
+    matrix = summary["swap_matrix"]["cell_line"]
+    assert matrix["categories"] == list(CELL_LINES)  # the spec's order
+    assert all(n == 1 for row in matrix["n"] for n in row)  # one test image per line
 
 
 def test_swap_is_refused_for_training(dataset, tmp_path):

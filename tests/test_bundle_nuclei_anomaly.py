@@ -116,9 +116,13 @@ def test_evaluate_writes_report_per_row(dataset, trained, test_rows, tmp_path):
 def test_evaluate_with_swapped_metadata(dataset, trained, test_rows, tmp_path):
     out = tmp_path / "swap_out"
     rows = evaluate_copy(BUNDLE, dataset, trained, out, check_properties=False, metadata_mode="swap", num_overlays=0)
-    # every test row once, with the other mask type as metadata and its own (true) mask as label
-    assert [(r["image"], r["swapped_from"]) for r in rows] == test_rows
-    assert all(r["mask_type"] != r["swapped_from"] for r in rows)
+    # every test row with each mask type as metadata, its own (the diagonal) and the other, its true mask as label
+    swapped = [r for r in rows if r["mask_type"] != r["swapped_from"]]
+    assert [(r["image"], r["swapped_from"]) for r in swapped] == test_rows
+    assert len(rows) == 2 * len(test_rows) and list(rows[0])[-6:] == ["swapped_field", "f1", "dice", "tp", "fp", "fn"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n"] == len(test_rows)  # the headline: the swapped pairs only
+    assert summary["swap_matrix"]["mask_type"]["categories"] == list(MASK_TYPES)
     assert json.loads((CONFIGS / "train.json").read_text())["swap_fields"] == ["mask_type"]
 
 
@@ -163,7 +167,7 @@ def test_two_heads_evaluates_the_same_rows(dataset, two_heads_trained, test_rows
     )
     wf.initialize()
     wf.run()
-    swapped = read_rows(out / "swap" / "metrics.csv")
+    swapped = [r for r in read_rows(out / "swap" / "metrics.csv") if r["mask_type"] != r["swapped_from"]]
     assert [(r["image"], r["swapped_from"]) for r in swapped] == test_rows
 
 

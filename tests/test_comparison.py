@@ -97,7 +97,10 @@ def test_compare_runs_the_bundle_and_resumes(cell_lines, tmp_path):
     result = run_comparison(BUNDLES / "cell_lines_nuclei_segmentation", cell_lines, out, **kwargs)
     assert (out / "runs" / "sme" / "seed0" / "models" / "model.pt").is_file()
     swapped = read_metrics_csv(out / "runs" / "sme" / "seed0" / "swap" / "metrics.csv")
-    assert len(swapped) == len(CELL_LINES) * (len(CELL_LINES) - 1)
+    assert len(swapped) == len(CELL_LINES) ** 2  # every (true, given) pair; the run's swapped rows are the others
+    swap_run = next(r for r in result["results"] if r.evaluation == "swap")
+    assert len(swap_run.rows) == len(CELL_LINES) * (len(CELL_LINES) - 1)
+    assert (out / "swap_matrix.csv").is_file() and (out / "swap_matrix_sme.png").is_file()
     assert not (out / "runs" / "none" / "seed0" / "swap").exists()  # nothing to swap for a metadata-free arm
     with open(out / "results.csv", newline="") as f:
         table = list(csv.DictReader(f))
@@ -105,6 +108,7 @@ def test_compare_runs_the_bundle_and_resumes(cell_lines, tmp_path):
     assert overall == {("none", "true"), ("sme", "true"), ("sme", "swap")}
     report = (out / "report.md").read_text()
     assert "Wilcoxon p vs none" in report and "Per cell_line" in report
+    assert "sme: F1 with each cell_line given" in report and "![Swapped-metadata matrix of sme" in report
     assert any("training 1 epochs" in line for line in lines)
     assert json.loads((out / "comparison.json").read_text())["epochs"] == 1
 
@@ -156,3 +160,35 @@ def test_cli_reports_a_bad_bundle_as_an_error_message(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "metaseg: error: bundle 'no_such_bundle' not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_report_over_splits_is_one_sided_per_split_and_shows_the_swap_matrix():
+    results = [_run("film:dummy", s, [0.5 + 0.01 * s] * 8) for s in range(6)]
+    results += [_run("film", s, [0.7 + 0.01 * s] * 8) for s in range(6)]
+    matrix = {"categories": ["HeLa", "MDCK"], "mean_f1": [[0.9, 0.2], [0.1, 0.8]], "field": "cell_line"}
+    for s in range(2):
+        swap = _run("film", s, [0.15] * 8, evaluation="swap")
+        swap.summary["swap_matrix"] = {"cell_line": matrix}
+        results.append(swap)
+    text = render_report("T", results, ["film:dummy", "film"], "film:dummy", {}, (), "greater", "splits")
+    assert "F1 (mean ± std over splits) | splits | Wilcoxon p vs film:dummy (one-sided, per image)" in text
+    # 6 splits, all better: the exact one-sided p per split is 1 / 2**6
+    match = re.search(r"\| film \| 0\.725 ± 0\.019 \| 6 \| \S+ \| \+0\.200 \| 48 \| (\S+) \(n=6\) \|", text)
+    assert match is not None and match.group(1) == "0.016"  # printed to 2 significant digits
+    assert "| film | 0.725 ± 0.019 (p " in text.split("Per cell_line")[1]  # per group: the arm's score and its p
+    assert "film: F1 with each cell_line given (rows: the true cell_line" in text
+    assert "| HeLa | 0.900 ± 0.000 | 0.200 ± 0.000 |" in text
+
+
+def test_splits_need_a_bundle_with_split_seed_and_designs_are_checked(tmp_path):
+    requires_regular_package()
+    from metaseg_monai.cli import compare
+
+    data = tmp_path / "d"
+    data.mkdir()
+    with pytest.raises(ValueError, match="design must be 'arms' or 'few_labels', got 'grid'"):
+        compare("cell_lines_nuclei_segmentation", str(data), str(tmp_path / "o"), design="grid")
+    with pytest.raises(ValueError, match="has no split_seed"):
+        run_comparison(BUNDLES / "cell_lines_nuclei_segmentation", data, tmp_path / "o2", splits=2)
+    with pytest.raises(ValueError, match="alternative must be one of"):
+        run_comparison(BUNDLES / "cell_lines_nuclei_segmentation", data, tmp_path / "o3", alternative="less")

@@ -23,7 +23,9 @@ from metaseg_monai.transforms.metadata import EncodeMetadatad
 
 @pytest.fixture(scope="module")
 def bids_root(tmp_path_factory) -> Path:
-    return generate_tumor_type(tmp_path_factory.mktemp("bids") / "data", seed=0, contrasts=("T1w", "T2w"))
+    return generate_tumor_type(
+        tmp_path_factory.mktemp("bids") / "data", seed=0, subjects_per_type=4, contrasts=("T1w", "T2w")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +74,10 @@ def test_tumor_type_is_informative(bids_root):
         volume[item["tumor_type"]].append(int(label.sum()))
         height[item["tumor_type"]].append(np.argwhere(label)[:, 2].mean() / label.shape[2])
     v = {t: np.median(volume[t]) for t in TUMOR_TYPES}
-    assert v["astrocytoma"] > 1.3 * v["ependymoma"] and v["ependymoma"] > 3 * v["hemangioblastoma"]
-    # the types do not overlap in volume, and sit at different heights along the cord
-    assert min(volume["astrocytoma"]) > max(volume["hemangioblastoma"])
-    assert max(height["hemangioblastoma"]) < min(height["ependymoma"]) < max(height["ependymoma"])
-    assert max(height["ependymoma"]) < min(height["astrocytoma"])
+    assert v["astrocytoma"] > 1.5 * v["ependymoma"] and v["ependymoma"] > 1.2 * v["hemangioblastoma"]
+    # every type sits in the middle of the cord: the height along it says nothing of the type
+    ranges = [(min(height[t]), max(height[t])) for t in TUMOR_TYPES]
+    assert max(low for low, _ in ranges) < min(high for _, high in ranges)
 
 
 def test_tumor_type_feeds_the_metadata_encoder(bids_root):
@@ -109,7 +110,7 @@ def test_bids_contrasts_differ_and_monai_loads_nifti(bids_root):
 
 
 def test_bids_generator_deterministic_and_refuses_non_empty(tmp_path, bids_root):
-    a = generate_tumor_type(tmp_path / "a", seed=0, contrasts=("T1w", "T2w"))
+    a = generate_tumor_type(tmp_path / "a", seed=0, subjects_per_type=4, contrasts=("T1w", "T2w"))
     assert _files(a) == _files(bids_root)
     b = generate_tumor_type(tmp_path / "b", seed=1)
     name = "sub-001/anat/sub-001_T2w.nii.gz"

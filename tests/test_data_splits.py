@@ -140,3 +140,26 @@ def test_kits21_volume_datalist_missing_image_and_null_size(kits, tmp_path):
     write_json(root / "kits.json", [{"case_id": "case_00000", "radiographic_size": None}], overwrite=True)
     with pytest.raises(ValueError, match="'radiographic_size': expected a value, found none"):
         kits21_volume_datalist(root)
+
+
+def test_a_stratified_split_keeps_each_group_in_every_split():
+    # 5 cases of "a", 10 of "b": 60/20/20 within each group gives 3/1/1 and 6/2/2
+    items = [{"case_id": f"c{i:02d}", "organ": "a" if i < 5 else "b"} for i in range(15)]
+    items += [{"case_id": "c00", "organ": "a"}]  # a second slice of a case stays with it
+    chosen = {s: select_split(items, s, seed=4, stratify_key="organ") for s in ("train", "val", "test")}
+    counts = {
+        s: [sum(i["organ"] == g for i in {d["case_id"]: d for d in c}.values()) for g in "ab"]
+        for s, c in chosen.items()
+    }
+    assert counts == {"train": [3, 6], "val": [1, 2], "test": [1, 2]}
+    cases = [{d["case_id"] for d in c} for c in chosen.values()]
+    assert not (cases[0] & cases[1] or cases[0] & cases[2] or cases[1] & cases[2])
+    # each group is split as split_cases splits it alone
+    assert sorted(cases[2]) == sorted(
+        split_cases([f"c{i:02d}" for i in range(5)], seed=4)["test"]
+        + split_cases([f"c{i:02d}" for i in range(5, 15)], seed=4)["test"]
+    )
+    with pytest.raises(ValueError, match="case 'c00' has two 'organ' values"):
+        select_split([*items, {"case_id": "c00", "organ": "b"}], "train", stratify_key="organ")
+    with pytest.raises(ValueError, match="has no 'organ' to stratify"):
+        select_split([{"case_id": "x"}], "train", stratify_key="organ")

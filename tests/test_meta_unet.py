@@ -187,3 +187,18 @@ def test_bundle_config_builds_presets_and_ckpt_export_round_trips(tmp_path):
     x, m = torch.randn(1, 1, 16, 16), torch.randn(1, 3)
     with torch.no_grad():
         torch.testing.assert_close(exported(x, m), net(x, m))
+
+
+def test_film_trunk_activation_is_an_option():
+    """ivadomed's sigmoid trunk by default; ReLU on request, gamma and beta still in (0, 1)."""
+    default = MetaUNet.from_preset("ivadomed_film", 2, 1, 2, metadata_dim=3, features=(8, 8, 8))
+    relu = MetaUNet.from_preset("ivadomed_film", 2, 1, 2, metadata_dim=3, features=(8, 8, 8), film_trunk_act="relu")
+    assert [type(m).__name__ for m in default.generator.trunk] == ["Linear", "Sigmoid", "Linear", "Sigmoid"]
+    assert [type(m).__name__ for m in relu.generator.trunk] == ["Linear", "ReLU", "Linear", "ReLU"]
+    head = relu.encoder[0].modulation.head
+    params = head(relu.generator(torch.eye(3)))
+    assert type(head[-1]).__name__ == "Sigmoid" and bool(((params > 0) & (params < 1)).all())
+    x = torch.rand(3, 1, 16, 16)
+    relu.eval()
+    with torch.no_grad():
+        assert relu(x, torch.eye(3)).shape == (3, 2, 16, 16)

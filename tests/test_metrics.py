@@ -101,3 +101,35 @@ def test_summarize_scores_errors():
         summarize_scores([], ["cell_line"])
     with pytest.raises(ValueError, match=r"row 0 lacks \['cell_line'\]"):
         summarize_scores([{"f1": 1.0, "tp": 1, "fp": 0, "fn": 0}], ["cell_line"])
+
+
+def test_one_sided_wilcoxon_halves_p_in_the_tested_direction():
+    baseline = [0.50, 0.52, 0.55, 0.48, 0.60, 0.51, 0.53, 0.49, 0.57, 0.54]
+    better = [b + 0.1 + 0.01 * i for i, b in enumerate(baseline)]
+    greater = paired_wilcoxon(baseline, better, alternative="greater")
+    assert greater["p_value"] == pytest.approx(1 / 2**10)  # exact: every difference positive
+    assert paired_wilcoxon(better, baseline, alternative="greater")["p_value"] > 0.99  # the other direction
+    assert paired_wilcoxon(baseline, better, min_pairs=5, alternative="greater")["n"] == 10
+    with pytest.raises(ValueError, match="alternative must be one of"):
+        paired_wilcoxon(baseline, better, alternative="less")
+
+
+def test_swap_matrix_cells_diagonal_and_csv(tmp_path):
+    from metaseg_monai.metrics.swap_matrix import is_true_pair, swap_matrix, write_swap_matrix_csv
+
+    rows = []
+    for image, true in (("a", "x"), ("b", "y")):
+        for given, f1 in (("x", 0.9 if true == "x" else 0.2), ("y", 0.8 if true == "y" else 0.1)):
+            counts = {"tp": 1, "fp": 0, "fn": 0}
+            rows.append({"image": image, "t": given, "swapped_from": true, "swapped_field": "t", "f1": f1, **counts})
+    matrix = swap_matrix(rows, "t", ["x", "y", "z"])
+    assert matrix["mean_f1"] == [[0.9, 0.1, None], [0.2, 0.8, None], [None, None, None]]
+    assert matrix["n"][0][:2] == [1, 1] and matrix["diagonal_mean_f1"] == pytest.approx(0.85)
+    assert matrix["off_diagonal_mean_f1"] == pytest.approx(0.15)
+    assert [is_true_pair(r) for r in rows] == [True, False, False, True]
+    path = write_swap_matrix_csv(tmp_path / "m.csv", [matrix])
+    assert path.read_text().splitlines()[:2] == ["field,true,given,n,mean_f1,pooled_f1", "t,x,x,1,0.9,1.0"]
+    with pytest.raises(FileExistsError):
+        write_swap_matrix_csv(path, [matrix])
+    with pytest.raises(ValueError, match="no swapped-metadata rows of field 'u'"):
+        swap_matrix(rows, "u")

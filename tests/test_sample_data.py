@@ -16,6 +16,7 @@ TINY = {
     "kits19": {"num_cases": 2, "shape": (16, 32, 32)},
     "msd-spleen": {"num_cases": 2, "shape": (32, 32, 16)},
     "msd-liver": {"num_cases": 2, "shape": (32, 32, 16)},
+    "multi-organ": {"scans_per_organ": 2, "size": 32, "num_slices": 16},
     "tumor-type": {"subjects_per_type": 1},
     "ctc": {"num_frames": 4, "size": (48, 64), "num_cells": 3},
     "dsb": {"num_images": 2},

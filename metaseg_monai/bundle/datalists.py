@@ -16,12 +16,13 @@ def evaluation_datalist(
     metadata_mode: str,
     swap_fields: Sequence[str] | None = None,
 ) -> list[dict]:
-    """``datalist`` as it is, or for ``metadata_mode="swap"`` every sample with each other category of the swapped
-    fields (:func:`~metaseg_monai.transforms.swap_metadata`: ``swap_fields``, or every field when ``None``).
+    """``datalist`` as it is, or for ``metadata_mode="swap"`` every sample with every category of the swapped fields,
+    its true one included (:func:`~metaseg_monai.transforms.swap_metadata` with ``include_true``: ``swap_fields``, or
+    every field when ``None``), so that the report holds the whole (true, given) matrix.
 
     Raises:
         ValueError: ``swap`` of a continuous field (it can be swept, not swapped), or of a field not in ``spec``.
     """
     if metadata_mode == "swap":
-        return swap_metadata(datalist, spec, swap_fields)
+        return swap_metadata(datalist, spec, swap_fields, include_true=True)
     return [dict(item) for item in datalist]

@@ -8,6 +8,7 @@ uses (the config's ``datalists`` section) so that bad data fails before training
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -166,7 +167,10 @@ def check_settings(settings: Mapping[str, Any]) -> Mapping[str, Any]:
     if workflow == "infer":
         given = command_line_metadata(settings.get("metadata"))
         if given is not None:
-            spec.encode(given, "metadata given on the command line")
+            # a list gives several values, each run in turn (e.g. one mask per organ): every one must encode
+            choices = [v if isinstance(v, list | tuple) else [v] for v in given.values()]
+            for values in itertools.product(*choices):
+                spec.encode(dict(zip(given, values, strict=True)), "metadata given on the command line")
         out = settings.get("output_dir")
         if out is not None and Path(out).is_dir() and any(Path(out).iterdir()):
             if not settings.get("output_overwrite", False):
@@ -208,6 +212,7 @@ def check_datalists(datalists: Mapping[str, Any], settings: Mapping[str, Any]) -
             where = _sample_name(item, f"{name} sample {index}")
             if encode:
                 spec.encode(item, where)
-            if name == "infer":
-                check_readable(item["image"], "inference input")
+            if name == "infer":  # an image may be a list of co-registered files (the channels)
+                for path in item["image"] if isinstance(item["image"], list | tuple) else [item["image"]]:
+                    check_readable(path, "inference input")
     return datalists

@@ -1,5 +1,7 @@
-"""The paper's comparison: a bundle's arms x seeds trained and evaluated through its configs, then tabulated."""
+"""The papers' comparisons: a bundle's arms x seeds (or splits) trained and evaluated through its configs, then
+tabulated; the FiLM paper's few-label design."""
 
+from metaseg_monai.comparison.few_labels import run_few_label_design
 from metaseg_monai.comparison.runner import BundleRunError, run_bundle_workflow, run_comparison
 from metaseg_monai.comparison.tables import RunResult, pair_rows, read_metrics_csv, render_report, write_results_csv
 from metaseg_monai.comparison.variants import Variant, parse_variants
@@ -14,5 +16,6 @@ __all__ = [
     "render_report",
     "run_bundle_workflow",
     "run_comparison",
+    "run_few_label_design",
     "write_results_csv",
 ]

@@ -10,6 +10,10 @@ then of ``train.json`` + ``evaluate.json``, with the common overrides (``dataset
     out/runs/<arm>/seed<k>/swap/        swapped-metadata evaluation (bundles that declare ``swap_fields``)
     out/runs/<arm>/seed<k>/run.log      the run's log (the console shows progress only)
     out/results.csv  out/report.md      written last
+    out/swap_matrix.csv  out/swap_matrix_<arm>.png   the swapped-metadata matrix over runs (bundles with swap_fields)
+
+With ``splits`` the runs are random data splits instead of seeds (the FiLM paper's 10 splits): run ``k`` trains with
+``seed=k`` and ``split_seed=k`` in ``out/runs/<arm>/split<k>/``, and the tests are one-sided by default.
 
 A run whose ``summary.json`` exists is not repeated, and an interrupted training resumes from its last
 checkpoint (the bundles' resume handler), so the same command started again continues where it stopped.
@@ -32,6 +36,8 @@ from metaseg_monai.bundle.contract import OPTIONAL_IDS
 from metaseg_monai.bundle.preflight import check_output_dir
 from metaseg_monai.comparison.tables import RunResult, read_metrics_csv, render_report, write_results_csv
 from metaseg_monai.comparison.variants import Variant, parse_variants
+from metaseg_monai.metrics.pixel_scores import WILCOXON_ALTERNATIVES
+from metaseg_monai.metrics.swap_matrix import is_true_pair
 from metaseg_monai.utils.atomic import atomic_path
 from metaseg_monai.utils.files import read_json, write_json
 
@@ -243,6 +249,8 @@ def run_comparison(
     overrides: Mapping[str, Any] | None = None,
     title: str | None = None,
     say: Callable[[str], None] = print,
+    splits: int | Sequence[int] | None = None,
+    alternative: str | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate every arm x seed of a bundle and write ``results.csv`` and ``report.md`` into ``out``.
 
@@ -261,6 +269,10 @@ def run_comparison(
         overrides: other bundle config overrides for every run (e.g. ``{"features": [8, 8, 8]}``).
         title: report title; default names the bundle.
         say: where progress lines go.
+        splits: instead of seeds, this many random splits (``0..n-1``) or the split seeds themselves: run ``k`` uses
+            ``seed=k`` and ``split_seed=k`` (the bundle must have a ``split_seed``); ``seeds`` is then not used.
+        alternative: the Wilcoxon tests' alternative, ``"two-sided"`` or ``"greater"`` (one-sided: the arm beats the
+            baseline, the FiLM paper's test); default one-sided with ``splits``, two-sided with seeds.
 
     Returns:
         ``{"results": [RunResult, ...], "report": Path, "results_csv": Path}``.
@@ -271,9 +283,14 @@ def run_comparison(
         raise FileNotFoundError(f"dataset_dir '{dataset_dir}' not found.")
     check_output_dir(out, dataset_dir, "--out")
     arms = parse_variants(variants, bundle_dir)
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    runs_given = seeds if splits is None else splits
+    seed_list = list(range(runs_given)) if isinstance(runs_given, int) else [int(s) for s in runs_given]
+    run_label = "seeds" if splits is None else "splits"
     if not seed_list:
-        raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds!r}.")
+        raise ValueError(f"{run_label} must be a positive count or a list of seeds, got {runs_given!r}.")
+    alternative = alternative or ("two-sided" if splits is None else "greater")
+    if alternative not in WILCOXON_ALTERNATIVES:
+        raise ValueError(f"alternative must be one of {WILCOXON_ALTERNATIVES}, got {alternative!r}.")
     if int(epochs) < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs!r}.")
     if swap not in ("auto", "yes", "no"):
@@ -285,6 +302,11 @@ def run_comparison(
     if clash:
         raise ValueError(f"overrides {clash} are set by the comparison itself; use its own options instead.")
     config = _bundle_config(bundle_dir)
+    if splits is not None and "split_seed" not in config:
+        raise ValueError(
+            f"bundle '{bundle_dir.name}' has no split_seed: its train/val/test split is fixed by the dataset, so it "
+            "cannot be compared over random splits; use seeds."
+        )
     swap_fields = config.get("swap_fields")
     quiet = {"progress_bar": False} if "progress_bar" in config else {}  # the runner prints its own progress
     do_swap = swap == "yes" or (swap == "auto" and swap_fields is not None)
@@ -295,23 +317,29 @@ def run_comparison(
         "device": device,
         "overrides": extra,
         "variants": [a.name for a in arms],
+        **({"splits": seed_list} if splits is not None else {}),
     }
     out.mkdir(parents=True, exist_ok=True)
     _check_settings(out, settings)
 
     plan = [(arm, seed) for arm in arms for seed in seed_list]
+    split_runs = splits is not None
     say(
-        f"comparing {len(arms)} arms x {len(seed_list)} seeds of '{bundle_dir.name}' on '{dataset_dir}' "
+        f"comparing {len(arms)} arms x {len(seed_list)} {run_label} of '{bundle_dir.name}' on '{dataset_dir}' "
         f"({epochs} epochs each, {device}); logs and checkpoints in '{out / 'runs'}'"
     )
     results: list[RunResult] = []
     started_all = time.perf_counter()
     for index, (arm, seed) in enumerate(plan, start=1):
-        run_dir = _run_dir(out, arm, seed)
+        run_dir = _run_dir(out, arm, seed, split_runs)
         run_dir.mkdir(parents=True, exist_ok=True)
         configs = [bundle_dir / "configs" / "train.json"] + ([arm.overlay] if arm.overlay is not None else [])
-        common = {**_run_overrides(dataset_dir, run_dir, arm, seed, device, extra), "epochs": int(epochs), **quiet}
-        prefix = f"[{index:>2}/{len(plan)}] {arm.name} seed {seed}"
+        common = {
+            **_run_overrides(dataset_dir, run_dir, arm, seed, device, extra, split_runs),
+            "epochs": int(epochs),
+            **quiet,
+        }
+        prefix = f"[{index:>2}/{len(plan)}] {arm.name} {run_label[:-1]} {seed}"
         started = time.perf_counter()
         log_file = run_dir / "run.log"
         if (run_dir / "summary.json").is_file():
@@ -323,8 +351,9 @@ def run_comparison(
             run_bundle_workflow(bundle_dir, configs, common, on_initialized=progress, log_file=log_file)
             if not (run_dir / "models" / "model.pt").is_file():
                 raise BundleRunError(
-                    f"bundle '{bundle_dir.name}': training of {arm.name} seed {seed} wrote no best checkpoint "
-                    f"'{run_dir / 'models' / 'model.pt'}' (did any validation run? val_interval must be <= epochs)."
+                    f"bundle '{bundle_dir.name}': training of {arm.name} {run_label[:-1]} {seed} wrote no best "
+                    f"checkpoint '{run_dir / 'models' / 'model.pt'}' (did any validation run? val_interval must be "
+                    "<= epochs)."
                 )
         mode = common.get("metadata_mode", "true")
         rows, summary = _evaluate(bundle_dir, configs, common, run_dir, mode, log_file)
@@ -332,6 +361,7 @@ def run_comparison(
         line = f"{prefix}: test F1 {summary['mean_f1']:.3f} (mean per image)"
         if do_swap and arm.reads_metadata:
             swap_rows, swap_summary = _evaluate(bundle_dir, configs, common, run_dir / "swap", "swap", log_file)
+            swap_rows = [r for r in swap_rows if not is_true_pair(r)]  # the diagonal is the true evaluation
             results.append(RunResult(arm.name, seed, "swap", swap_rows, swap_summary))
             line += f", swapped metadata {swap_summary['mean_f1']:.3f}"
         elapsed = time.perf_counter() - started_all
@@ -343,8 +373,8 @@ def run_comparison(
     readers = [a for a in arms if a.reads_metadata]
     if continuous and readers:
         arm, seed = readers[0], seed_list[0]
-        run_dir = _run_dir(out, arm, seed)
-        common = _run_overrides(dataset_dir, run_dir, arm, seed, device, extra)
+        run_dir = _run_dir(out, arm, seed, split_runs)
+        common = _run_overrides(dataset_dir, run_dir, arm, seed, device, extra, split_runs)
         figure = out / f"sweep_{continuous[0]}_{arm.slug}.png"
         if not figure.is_file():
             say(f"drawing the {continuous[0]} sweep (the paper's Fig. 2A) with {arm.name} seed {seed}")
@@ -352,18 +382,20 @@ def run_comparison(
         figures.append(
             (f"Prediction of one test image as {continuous[0]} is swept ({arm.name}, seed {seed})", figure.name)
         )
+    figures += _swap_matrix_figures(out, results, [a.name for a in arms])
 
     names = [a.name for a in arms]
     report_settings = {
         "bundle": f"`{bundle_dir.name}`",
         "dataset": f"`{dataset_dir}`",
         "arms": ", ".join(names),
-        "seeds": ", ".join(map(str, seed_list)),
+        run_label: ", ".join(map(str, seed_list)),
         "epochs": epochs,
         "device": device,
         "extra overrides": json.dumps(extra) if extra else "none",
         "wall time": f"{(time.perf_counter() - started_all) / 60:.1f} min",
-        "F1": "per-image pixel F1 (both empty = 1), averaged over the test images of a run",
+        "F1": "per-image pixel F1 = Dice (both empty = 1), averaged over the test images of a run",
+        "Wilcoxon test": "one-sided (the arm scores higher)" if alternative == "greater" else "two-sided",
     }
     text = render_report(
         title or f"Comparison: {bundle_dir.name}",
@@ -372,6 +404,8 @@ def run_comparison(
         baseline if baseline in names else None,
         report_settings,
         figures,
+        alternative,
+        run_label,
     )
     results_csv = write_results_csv(out / "results.csv", results, overwrite=True)
     report = out / "report.md"
@@ -381,23 +415,66 @@ def run_comparison(
     return {"results": results, "report": report, "results_csv": results_csv, "text": text}
 
 
-def _run_dir(out: Path, arm: Variant, seed: int) -> Path:
-    """A run's folder, the bundle's ``output_dir`` for it: ``out/runs/<arm>/seed<k>``."""
-    return out / "runs" / arm.slug / f"seed{seed}"
+def _run_dir(out: Path, arm: Variant, seed: int, split: bool = False) -> Path:
+    """A run's folder, the bundle's ``output_dir`` for it: ``out/runs/<arm>/seed<k>`` (``split<k>`` for splits)."""
+    return out / "runs" / arm.slug / f"{'split' if split else 'seed'}{seed}"
 
 
 def _run_overrides(
-    dataset_dir: Path, run_dir: Path, arm: Variant, seed: int, device: str, extra: Mapping[str, Any]
+    dataset_dir: Path,
+    run_dir: Path,
+    arm: Variant,
+    seed: int,
+    device: str,
+    extra: Mapping[str, Any],
+    split: bool = False,
 ) -> dict[str, Any]:
-    """The bundle overrides of one run (``epochs`` aside)."""
+    """The bundle overrides of one run (``epochs`` aside); a split run also sets ``split_seed``."""
     return {
         "dataset_dir": str(dataset_dir),
         "output_dir": str(run_dir),
         "seed": int(seed),
+        **({"split_seed": int(seed)} if split else {}),
         "device": f"$torch.device({device!r})",
         **arm.overrides(),
         **extra,
     }
+
+
+def _swap_matrix_figures(out: Path, results: Sequence[RunResult], arms: Sequence[str]) -> list[tuple[str, str]]:
+    """Average each arm's swapped-metadata matrices over its runs into ``out/swap_matrix.csv`` (arm, field, true,
+    given, mean_f1, std_f1, runs) and one heatmap per arm and field; returns the report's (caption, file) pairs."""
+    import csv
+
+    import numpy as np
+
+    from metaseg_monai.visualize.swap_heatmap import write_swap_heatmap
+
+    figures, table = [], []
+    for arm in arms:
+        matrices = [r.summary["swap_matrix"] for r in results if r.variant == arm and "swap_matrix" in r.summary]
+        for name in dict.fromkeys(f for m in matrices for f in m):
+            per_run = [m[name] for m in matrices if name in m]
+            categories = per_run[0]["categories"]
+            mean = [[None] * len(categories) for _ in categories]
+            for i, true in enumerate(categories):
+                for j, given in enumerate(categories):
+                    values = [m["mean_f1"][i][j] for m in per_run if m["mean_f1"][i][j] is not None]
+                    if values:
+                        mean[i][j] = float(np.mean(values))
+                        std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+                        table.append([arm, name, true, given, mean[i][j], std, len(values)])
+            slug = Variant(arm).slug
+            figure = out / (f"swap_matrix_{slug}.png" if len(matrices[0]) == 1 else f"swap_matrix_{slug}_{name}.png")
+            title = f"{arm}: Dice with the {name} given ({len(per_run)} runs)"
+            write_swap_heatmap(figure, {"field": name, "categories": categories, "mean_f1": mean}, title, True)
+            figures.append((f"Swapped-metadata matrix of {arm} ({name})", figure.name))
+    if table:
+        with atomic_path(out / "swap_matrix.csv", overwrite=True) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(["arm", "field", "true", "given", "mean_f1", "std_f1", "runs"])
+            writer.writerows(table)
+    return figures
 
 
 def _indent(say: Callable[[str], None]) -> Callable[[str], None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,10 +61,16 @@ def _key(row: Mapping[str, Any]) -> tuple:
     return tuple((k, str(v)) for k, v in sorted(row.items()) if not _is_score(k))
 
 
-def pair_rows(baseline: Sequence[RunResult], candidate: Sequence[RunResult]) -> tuple[list[float], list[float]] | None:
-    """Per-image F1 of two arms paired by (seed, image, metadata); ``None`` if their evaluated samples differ."""
-    base = {(r.seed, _key(row)): row["f1"] for r in baseline for row in r.rows}
-    cand = {(r.seed, _key(row)): row["f1"] for r in candidate for row in r.rows}
+def pair_rows(
+    baseline: Sequence[RunResult],
+    candidate: Sequence[RunResult],
+    where: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> tuple[list[float], list[float]] | None:
+    """Per-image F1 of two arms paired by (seed, image, metadata), optionally only the rows ``where`` accepts;
+    ``None`` if their evaluated samples differ."""
+    keep = where or (lambda row: True)
+    base = {(r.seed, _key(row)): row["f1"] for r in baseline for row in r.rows if keep(row)}
+    cand = {(r.seed, _key(row)): row["f1"] for r in candidate for row in r.rows if keep(row)}
     if not base or base.keys() != cand.keys():
         return None
     keys = sorted(base)
@@ -120,10 +126,15 @@ def render_report(
     baseline: str | None,
     settings: Mapping[str, Any],
     figures: Sequence[tuple[str, str]] = (),
+    alternative: str = "two-sided",
+    run_label: str = "seeds",
 ) -> str:
-    """The comparison as Markdown: mean ± std over seeds of each arm's mean per-image F1, overall and per group
-    (the paper's table layout: one row per arm, one column per metadata value), with the two-sided Wilcoxon
-    signed-rank p-value of each arm against ``baseline`` on per-image F1 paired by (seed, image, metadata)."""
+    """The comparison as Markdown: mean ± std over runs of each arm's mean per-image F1, overall and per group
+    (one row per arm, one column per metadata value), with the Wilcoxon signed-rank p-value of each arm against
+    ``baseline`` (``alternative``: two-sided, or ``"greater"``, one-sided as the FiLM paper) on per-image F1 paired
+    by (run, image, metadata), overall and per group; from 5 runs on, also on the runs' mean F1 paired by run (the
+    paper's test over its 10 splits). Runs are seeds, or random splits (``run_label="splits"``). Swapped-metadata
+    evaluations that carry a ``swap_matrix`` get the matrix of every (true, given) pair, mean ± std over runs."""
     lines = [f"# {title}", ""]
     lines += [f"- {k}: {v}" for k, v in settings.items()]
     lines.append("")
@@ -146,19 +157,25 @@ def render_report(
                 "",
             ]
         base_runs = [r for r in results if r.variant == baseline and r.evaluation == "true"]
-        header = ["arm", "F1 (mean ± std over seeds)", "seeds"]
+        header = ["arm", f"F1 (mean ± std over {run_label})", run_label]
+        side = "one-sided" if alternative == "greater" else "two-sided"
+        per_run = len({r.seed for r in base_runs}) >= 5
         if evaluation == "true" and base_runs:
-            header += [f"Wilcoxon p vs {baseline}", "median ΔF1", "pairs"]
+            header += [f"Wilcoxon p vs {baseline} ({side}, per image)", "median ΔF1", "pairs"]
+            header += [f"p per {run_label[:-1]} ({side})"] if per_run else []
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for arm in arms:
             mine = [r for r in runs if r.variant == arm]
             cells = [arm, _fmt([r.summary["mean_f1"] for r in mine]), str(len(mine))]
             if evaluation == "true" and base_runs:
-                cells += _wilcoxon_cells(base_runs, mine, arm == baseline)
+                cells += _wilcoxon_cells(base_runs, mine, arm == baseline, alternative)
+                cells += [_per_run_p(base_runs, mine, arm == baseline, alternative)] if per_run else []
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
         for group, values in groups.items():
-            lines += [f"Per {group} (mean per-image F1, mean ± std over seeds):", ""]
+            tested = evaluation == "true" and base_runs
+            note = f"; {side} Wilcoxon p vs {baseline} on per-image F1" if tested else ""
+            lines += [f"Per {group} (mean per-image F1, mean ± std over {run_label}{note}):", ""]
             lines += ["| arm | " + " | ".join(values) + " |", "|---|" + "---|" * len(values)]
             for arm in arms:
                 mine = [r for r in runs if r.variant == arm]
@@ -172,21 +189,81 @@ def render_report(
                     )
                     for v in values
                 ]
+                if tested and arm != baseline:
+                    cells = [
+                        f"{cell} (p {_group_p(base_runs, mine, group, v, alternative)})"
+                        for cell, v in zip(cells, values, strict=True)
+                    ]
                 lines.append(f"| {arm} | " + " | ".join(cells) + " |")
             lines.append("")
+        if evaluation == "swap":
+            lines += _swap_matrix_lines(runs, arms, run_label)
     for caption, path in figures:
         lines += [f"## {caption}", "", f"![{caption}]({path})", ""]
     return "\n".join(lines)
 
 
-def _wilcoxon_cells(base_runs: Sequence[RunResult], mine: Sequence[RunResult], is_baseline: bool) -> list[str]:
+def _group_p(
+    base_runs: Sequence[RunResult], mine: Sequence[RunResult], group: str, value: str, alternative: str
+) -> str:
+    pairs = pair_rows(base_runs, mine, where=lambda row: str(row.get(group)) == value)
+    if pairs is None:
+        return "n/a"
+    try:
+        return _p(paired_wilcoxon(*pairs, alternative=alternative)["p_value"])
+    except ValueError:  # too few pairs in the group
+        return "n/a"
+
+
+def _per_run_p(base_runs: Sequence[RunResult], mine: Sequence[RunResult], is_baseline: bool, alternative: str) -> str:
+    """The test on the runs' mean F1 paired by run (seed or split)."""
+    if is_baseline:
+        return ""
+    base = {r.seed: r.summary["mean_f1"] for r in base_runs}
+    cand = {r.seed: r.summary["mean_f1"] for r in mine}
+    common = sorted(set(base) & set(cand))
+    try:
+        test = paired_wilcoxon([base[k] for k in common], [cand[k] for k in common], 5, alternative)
+    except ValueError as err:
+        return f"n/a ({err})"
+    return f"{_p(test['p_value'])} (n={test['n']})"
+
+
+def _swap_matrix_lines(runs: Sequence[RunResult], arms: Sequence[str], run_label: str) -> list[str]:
+    """Per arm and swapped field: the (true, given) matrix of mean per-image F1, mean ± std over runs."""
+    lines: list[str] = []
+    for arm in arms:
+        matrices = [r.summary["swap_matrix"] for r in runs if r.variant == arm and "swap_matrix" in r.summary]
+        for name in dict.fromkeys(f for m in matrices for f in m):
+            per_run = [m[name] for m in matrices if name in m]
+            categories = per_run[0]["categories"]
+            lines += [
+                f"{arm}: F1 with each {name} given (rows: the true {name}; mean ± std over {run_label}; the "
+                "diagonal is the true metadata):",
+                "",
+                f"| true \\ given | {' | '.join(categories)} |",
+                "|---|" + "---|" * len(categories),
+            ]
+            for i, true in enumerate(categories):
+                cells = [
+                    _fmt([m["mean_f1"][i][j] for m in per_run if m["mean_f1"][i][j] is not None])
+                    for j in range(len(categories))
+                ]
+                lines.append(f"| {true} | " + " | ".join(cells) + " |")
+            lines.append("")
+    return lines
+
+
+def _wilcoxon_cells(
+    base_runs: Sequence[RunResult], mine: Sequence[RunResult], is_baseline: bool, alternative: str = "two-sided"
+) -> list[str]:
     if is_baseline:
         return ["(baseline)", "", ""]
     pairs = pair_rows(base_runs, mine)
     if pairs is None:
         return ["n/a (evaluated on other samples)", "", ""]
     try:
-        test = paired_wilcoxon(*pairs)
+        test = paired_wilcoxon(*pairs, alternative=alternative)
     except ValueError as err:  # fewer than 6 pairs: no p-value can reach 0.05
         return [f"n/a ({err})", "", str(len(pairs[0]))]
     return [_p(test["p_value"]), f"{test['median_difference']:+.3f}", str(test["n"])]

@@ -1,4 +1,5 @@
-"""The arms of a comparison: ``CONDITIONING[:MODE]`` (``sme``, ``sme:dummy``) or a bundle's config overlay."""
+"""The arms of a comparison: ``CONDITIONING[:MODE]`` (``sme``, ``sme:dummy``) or a bundle's config overlay, optionally
+with one setting of its own (``single_class:organ=liver``)."""
 
 from __future__ import annotations
 
@@ -20,17 +21,19 @@ class Variant:
         conditioning: ``none``/``se``/``me``/``sme``/``film``; ``None`` for an overlay (it sets its own network).
         metadata_mode: ``true`` or ``dummy`` (all-zero metadata), for training and evaluation alike.
         overlay: a bundle config file layered after ``train.json`` (e.g. ``configs/two_heads.json``), or ``None``.
+        overlay_overrides: config overrides of an overlay arm (``single_class:organ=liver`` -> ``{"organ": "liver"}``).
     """
 
     name: str
     conditioning: str | None = None
     metadata_mode: str = "true"
     overlay: Path | None = None
+    overlay_overrides: tuple[tuple[str, str], ...] = ()
 
     @property
     def slug(self) -> str:
         """The name as a file-name part (``sme:dummy`` -> ``sme-dummy``), for run folders and figures."""
-        return self.name.replace(":", "-")
+        return self.name.replace(":", "-").replace("=", "-")
 
     @property
     def reads_metadata(self) -> bool:
@@ -40,7 +43,7 @@ class Variant:
     def overrides(self) -> dict[str, str]:
         """Bundle overrides of this arm (an overlay sets its network itself)."""
         if self.overlay is not None:
-            return {}
+            return dict(self.overlay_overrides)
         return {"conditioning": str(self.conditioning), "metadata_mode": self.metadata_mode}
 
 
@@ -49,7 +52,8 @@ def parse_variants(variants: str | Sequence[str], bundle_dir: str | Path | None 
 
     An item is ``CONDITIONING[:MODE]`` with CONDITIONING in :data:`~metaseg_monai.networks.CONDITIONINGS` and MODE
     ``true`` (default) or ``dummy``; or, with ``bundle_dir``, the name of a config overlay ``configs/<name>.json`` of
-    that bundle. Names must be unique.
+    that bundle, optionally with one config id set for it, ``OVERLAY:ID=VALUE`` (``single_class:organ=liver``: the
+    single-class U-Net of the liver). Names must be unique.
 
     Raises:
         ValueError: an unknown item (the message lists what is accepted), a duplicate, or an empty list.
@@ -61,13 +65,18 @@ def parse_variants(variants: str | Sequence[str], bundle_dir: str | Path | None 
     parsed: list[Variant] = []
     for item in (str(v).strip() for v in items):
         conditioning, _, mode = item.partition(":")
-        overlay = configs / f"{item}.json" if configs is not None and item.isidentifier() else None
+        setting = tuple(p.strip() for p in mode.split("=", 1)) if "=" in mode else None
+        overlay = configs / f"{conditioning}.json" if configs is not None and conditioning.isidentifier() else None
+        is_overlay = overlay is not None and overlay.is_file() and (not mode or setting is not None)
         if conditioning in CONDITIONINGS and (mode or "true") in TRAIN_MODES:
             parsed.append(Variant(item, conditioning, mode or "true"))
-        elif overlay is not None and overlay.is_file() and item not in ("train", "evaluate", "inference", "metadata"):
-            parsed.append(Variant(item, overlay=overlay))
+        elif is_overlay and conditioning not in ("train", "evaluate", "inference", "metadata"):
+            extra = ((setting[0], setting[1]),) if setting is not None and setting[0].isidentifier() else ()
+            if setting is not None and not extra:
+                raise ValueError(f"variant {item!r}: expected OVERLAY:ID=VALUE with ID a config id.")
+            parsed.append(Variant(item, overlay=overlay, overlay_overrides=extra))
         else:
-            where = f" or a config overlay in '{configs}'" if configs is not None else ""
+            where = f" or a config overlay in '{configs}' (OVERLAY[:ID=VALUE])" if configs is not None else ""
             raise ValueError(
                 f"variant {item!r}: expected CONDITIONING[:MODE] with CONDITIONING in {CONDITIONINGS} and MODE in "
                 f"{TRAIN_MODES}{where}."

@@ -1,6 +1,6 @@
 """Readers for the papers' public dataset layouts, their image and NIfTI I/O, and 3D volumes as 2D slice samples."""
 
-from metaseg_monai.data.bids import load_bids_multicontrast, load_bids_tumor_type
+from metaseg_monai.data.bids import bids_inference_datalist, load_bids_multicontrast, load_bids_tumor_type
 from metaseg_monai.data.bids_slices import SAGITTAL_AXIS, tumor_type_slice_datalist
 from metaseg_monai.data.ctc import consecutive_frame_pairs, load_ctc_sequence
 from metaseg_monai.data.decathlon import decathlon_labels, load_decathlon
@@ -9,6 +9,16 @@ from metaseg_monai.data.image_io import check_readable
 from metaseg_monai.data.kits import KITS19_LABELS, KITS21_LABELS, load_kits19, load_kits21
 from metaseg_monai.data.kits_slices import kits21_slice_datalist, kits21_volume_datalist, slice_id
 from metaseg_monai.data.multilabel import multilabel_datalist, task_label_keys
+from metaseg_monai.data.multiorgan import (
+    AXIAL_AXIS,
+    ORGAN_SOURCES,
+    ORGANS,
+    OrientedNiftiReader,
+    group_balanced_weights,
+    load_multiorgan,
+    multiorgan_inference_datalist,
+    multiorgan_slice_datalist,
+)
 from metaseg_monai.data.slices import (
     VolumeSliceDataset,
     iter_volume_slices,
@@ -17,21 +27,27 @@ from metaseg_monai.data.slices import (
     take_slices,
     volume_slices_datalist,
 )
-from metaseg_monai.data.splits import SPLIT_NAMES, select_split, split_cases
+from metaseg_monai.data.splits import SPLIT_NAMES, rank_cases, select_split, split_cases
 from metaseg_monai.data.table import command_line_metadata, input_suffix, load_inference_datalist, load_table_dataset
 
 __all__ = [
+    "AXIAL_AXIS",
     "KITS19_LABELS",
     "KITS21_LABELS",
+    "ORGANS",
+    "ORGAN_SOURCES",
     "SAGITTAL_AXIS",
     "SPLIT_NAMES",
     "LoadDSBInstanceLabeld",
+    "OrientedNiftiReader",
     "VolumeSliceDataset",
+    "bids_inference_datalist",
     "check_readable",
     "command_line_metadata",
     "consecutive_frame_pairs",
     "decathlon_labels",
     "dsb_instance_label",
+    "group_balanced_weights",
     "input_suffix",
     "iter_volume_slices",
     "kits21_slice_datalist",
@@ -44,8 +60,12 @@ __all__ = [
     "load_inference_datalist",
     "load_kits19",
     "load_kits21",
+    "load_multiorgan",
     "load_table_dataset",
     "multilabel_datalist",
+    "multiorgan_inference_datalist",
+    "multiorgan_slice_datalist",
+    "rank_cases",
     "select_split",
     "slice_id",
     "slices_containing",

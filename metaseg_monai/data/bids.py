@@ -22,14 +22,17 @@ T2w inputs) and whose label is that of a reference contrast.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from metaseg_monai.data.image_io import NIFTI_SUFFIXES, check_nifti_pair
+from metaseg_monai.data.splits import SPLIT_NAMES, select_split
+from metaseg_monai.data.table import command_line_metadata
 from metaseg_monai.utils.files import read_delimited
 from metaseg_monai.utils.sorting import natural_key
 
-__all__ = ["load_bids_multicontrast", "load_bids_tumor_type", "read_participants"]
+__all__ = ["bids_inference_datalist", "load_bids_multicontrast", "load_bids_tumor_type", "read_participants"]
 
 MISSING_VALUES = ("", "n/a")  # BIDS writes missing values as "n/a"
 
@@ -206,6 +209,7 @@ def load_bids_multicontrast(
     metadata_column: str = "tumor_type",
     label_suffix: str = "_seg-tumor",
     check_files: bool = True,
+    labelled: bool = True,
 ) -> list[dict]:
     """Build a MONAI datalist with one multi-channel dict per subject: its co-registered contrasts as channels.
 
@@ -221,9 +225,10 @@ def load_bids_multicontrast(
         metadata_column: the participants.tsv column copied into each dict (e.g. ``"tumor_type"``).
         label_suffix: ivadomed's ``target_suffix``, appended to the image stem, e.g. ``"_seg-tumor"``.
         check_files: read every header to check that all contrasts and the label have the same shape.
+        labelled: read the reference label; ``False`` for inference (no ``label`` key, no derivatives needed).
 
     Returns:
-        ``[{"image": [str, ...] (one path per contrast), "label": str, "participant_id": "sub-001",
+        ``[{"image": [str, ...] (one path per contrast), "label": str (when ``labelled``), "participant_id": "sub-001",
         "contrasts": [...], metadata_column: str, "case_id": "sub-001"}, ...]`` sorted by participant.
 
     Raises:
@@ -238,23 +243,103 @@ def load_bids_multicontrast(
             f"reference_contrast {reference_contrast!r} (whose label is used) must be one of contrasts "
             f"{list(contrasts)}."
         )
-    datalist = []
-    for participant in sorted(table, key=natural_key):
-        _check_no_sessions(root, participant)
-        images = [_image(root, participant, contrast) for contrast in contrasts]
-        reference = images[contrasts.index(reference_contrast)]
-        label = _label(root, participant, reference_contrast, label_suffix, reference)
-        if check_files:
-            for contrast, image in zip(contrasts, images, strict=True):
-                check_nifti_pair(image, label, f"participant '{participant}', contrast '{contrast}'")
-        datalist.append(
-            {
-                "image": [str(image) for image in images],
-                "label": str(label),
-                "participant_id": participant,
-                "contrasts": list(contrasts),
-                metadata_column: table[participant],
-                "case_id": participant,
-            }
+    return [
+        _subject_sample(
+            root,
+            participant,
+            contrasts,
+            reference_contrast,
+            metadata_column,
+            table[participant],
+            label_suffix,
+            labelled,
+            check_files,
         )
-    return datalist
+        for participant in sorted(table, key=natural_key)
+    ]
+
+
+def bids_inference_datalist(
+    root: str | os.PathLike,
+    metadata: Mapping[str, Any] | None = None,
+    metadata_column: str = "tumor_type",
+    contrasts: Sequence[str] = ("ce-gad_T1w", "T2w"),
+    split: str | None = None,
+    fractions: Sequence[float] = (0.6, 0.2, 0.2),
+    seed: int = 0,
+) -> list[dict]:
+    """The subjects of a BIDS folder to segment, each with its contrasts as channels and its metadata.
+
+    Two forms, as the other bundles' inference datalists:
+
+    - ``metadata=None`` (no value on the command line): ``participants.tsv`` gives each subject's
+      ``metadata_column``; labels are not needed. ``split`` (with ``fractions``/``seed`` as in training) keeps that
+      split's subjects; ``None`` keeps all.
+    - ``metadata={"tumor_type": "ependymoma"}``: every ``sub-*/anat/`` folder of ``root`` gets that value;
+      ``participants.tsv`` is not read and ``split`` must be None.
+
+    Returns:
+        ``[{"image": [one path per contrast], "case_id": "sub-001", "participant_id", "contrasts",
+        metadata_column: value}, ...]`` by participant.
+
+    Raises:
+        FileNotFoundError: no folder, no subject folder, a missing contrast (naming the subject and the file).
+        ValueError: ``metadata`` without the field, ``split`` with ``metadata``, an unknown ``split``, files of
+        different shapes.
+    """
+    if split is not None and split not in SPLIT_NAMES:  # before any file is read, so the bad override is named
+        raise ValueError(f"split must be one of {[None, *SPLIT_NAMES]}, got {split!r}.")
+    metadata = command_line_metadata(metadata)
+    if metadata is None:
+        subjects = load_bids_multicontrast(
+            root, contrasts, contrasts[-1], metadata_column, check_files=True, labelled=False
+        )
+        if split is None:
+            return subjects
+        return select_split(subjects, split, fractions, seed, key="case_id", stratify_key=metadata_column)
+    if metadata_column not in metadata:
+        raise ValueError(f"metadata {dict(metadata)} lacks field {metadata_column!r}.")
+    if split is not None:
+        raise ValueError(f"split {split!r} selects subjects of participants.tsv; it cannot be used with metadata.")
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"BIDS dataset folder '{root}' not found.")
+    contrasts = _check_contrasts(contrasts)
+    participants = sorted((p.name for p in root.glob("sub-*") if (p / "anat").is_dir()), key=natural_key)
+    if not participants:
+        raise FileNotFoundError(f"no subject folder sub-*/anat/ in '{root}'.")
+    value = metadata[metadata_column]
+    return [
+        _subject_sample(root, p, contrasts, contrasts[-1], metadata_column, value, "", False, True)
+        for p in participants
+    ]
+
+
+def _subject_sample(
+    root: Path,
+    participant: str,
+    contrasts: Sequence[str],
+    reference_contrast: str,
+    metadata_column: str,
+    value: Any,
+    label_suffix: str,
+    labelled: bool,
+    check_files: bool,
+) -> dict:
+    """One subject's datalist item: its contrasts (the channels), the reference contrast's label when ``labelled``,
+    its metadata value; with ``check_files`` every file's shape is compared with the label's (or reference's)."""
+    _check_no_sessions(root, participant)
+    images = [_image(root, participant, contrast) for contrast in contrasts]
+    reference = images[list(contrasts).index(reference_contrast)]
+    label = _label(root, participant, reference_contrast, label_suffix, reference) if labelled else reference
+    if check_files:
+        for contrast, image in zip(contrasts, images, strict=True):
+            check_nifti_pair(image, label, f"participant '{participant}', contrast '{contrast}'")
+    return {
+        "image": [str(image) for image in images],
+        **({"label": str(label)} if labelled else {}),
+        "participant_id": participant,
+        "contrasts": list(contrasts),
+        metadata_column: value,
+        "case_id": participant,
+    }

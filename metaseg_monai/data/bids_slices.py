@@ -2,8 +2,9 @@
 
 Lemay et al. (MIDL 2021, experiment 1) train on 2D sagittal slices whose two channels are the Gd-enhanced T1w and the
 T2w of a subject, with the subject's ``tumor_type`` (participants.tsv) as metadata and the tumour core as label, in
-random 60/20/20 splits by subject. :func:`tumor_type_slice_datalist` builds those slice samples for one split of
-:func:`~metaseg_monai.data.splits.split_cases` keyed on the participant, so train, val and test never share a subject.
+random 60/20/20 splits by subject, the types evenly separated. :func:`tumor_type_slice_datalist` builds those slice
+samples for one split of :func:`~metaseg_monai.data.splits.split_cases` keyed on the participant and stratified by
+type, so train, val and test never share a subject and each holds every type.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def tumor_type_slice_datalist(
 
     Args:
         root: a BIDS folder as read by :func:`~metaseg_monai.data.bids.load_bids_multicontrast`.
-        split: ``"train"``, ``"val"`` or ``"test"``; subjects are split by participant id
-            (:func:`~metaseg_monai.data.select_split` with ``fractions`` and ``seed``).
+        split: ``"train"``, ``"val"`` or ``"test"``; subjects are split by participant id within each
+            ``metadata_column`` value (:func:`~metaseg_monai.data.select_split` with ``fractions``, ``seed`` and
+            ``stratify_key``), so that every split holds each tumour type, as the paper's.
         contrasts: the channels, in order; every subject must have all of them.
         reference_contrast: the contrast whose label is used (one of ``contrasts``).
         labels: keep the slices that contain any of these label values (tumour core: ``(1,)``).
@@ -67,7 +69,7 @@ def tumor_type_slice_datalist(
         label_suffix=label_suffix,
         check_files=False,  # the slicing reads every volume and checks the shapes
     )
-    chosen = select_split(subjects, split, fractions, seed, key="case_id")
+    chosen = select_split(subjects, split, fractions, seed, key="case_id", stratify_key=metadata_column)
     slices = volume_slices_datalist(chosen, axis=axis, labels=labels, cache_dir=cache_dir)
     for sample in slices:
         sample["slice_id"] = slice_id(sample["case_id"], sample["slice_index"])

@@ -13,7 +13,7 @@ import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["SPLIT_NAMES", "select_split", "split_cases"]
+__all__ = ["SPLIT_NAMES", "rank_cases", "select_split", "split_cases"]
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -51,6 +51,12 @@ def _rank_key(seed: int, case_id: str) -> str:
     return hashlib.sha256(f"{seed}:{case_id}".encode()).hexdigest()
 
 
+def rank_cases(case_ids: Iterable[Hashable], seed: int = 0) -> list[str]:
+    """The distinct case ids (as strings) in the random order ``seed`` gives them, the order :func:`split_cases`
+    cuts into train, val and test; the same ids and seed always give the same order."""
+    return sorted({str(c) for c in case_ids}, key=lambda c: _rank_key(seed, c))
+
+
 def split_cases(
     case_ids: Iterable[Hashable], fractions: Sequence[float] = (0.6, 0.2, 0.2), seed: int = 0
 ) -> dict[str, list[str]]:
@@ -75,7 +81,7 @@ def split_cases(
     ids = sorted({str(c) for c in case_ids})
     if not ids:
         raise ValueError("cannot split: no case ids given.")
-    ranked = sorted(ids, key=lambda c: _rank_key(seed, c))
+    ranked = rank_cases(ids, seed)
     split: dict[str, list[str]] = {}
     start = 0
     for name, size in zip(SPLIT_NAMES, _split_sizes(len(ranked), fractions), strict=True):
@@ -90,27 +96,45 @@ def select_split(
     fractions: Sequence[float] = (0.6, 0.2, 0.2),
     seed: int = 0,
     key: str = "case_id",
+    stratify_key: str | None = None,
 ) -> list[dict]:
     """The items of ``datalist`` whose case falls in ``split`` under :func:`split_cases` (items keep their order).
 
-    Several items of one case (e.g. the slices of a volume) always land in the same split.
+    Several items of one case (e.g. the slices of a volume) always land in the same split. With ``stratify_key``
+    the cases of each value of that key (a tumour type, an organ) are split on their own, so that every split holds
+    each value in the same proportions (the FiLM paper's "evenly separated" groups).
 
     Args:
         datalist: dicts that each hold the case id under ``key`` (e.g. from ``load_kits21``).
         split: ``"train"``, ``"val"`` or ``"test"``.
         fractions, seed: as :func:`split_cases`; use the same values for every split of one experiment.
         key: the item key holding the case id.
+        stratify_key: the item key of the group to split within (one value per case), or ``None``.
 
     Raises:
-        ValueError: unknown split, an item without ``key``, or the split has no case (too few cases or a zero
-            fraction); the message gives the case counts.
+        ValueError: unknown split, an item without ``key`` (or ``stratify_key``), a case with two group values, or
+            the split has no case (too few cases or a zero fraction); the message gives the case counts.
     """
     if split not in SPLIT_NAMES:
         raise ValueError(f"split must be one of {list(SPLIT_NAMES)}, got {split!r}.")
     for position, item in enumerate(datalist):
         if key not in item:
             raise ValueError(f"datalist item {position} has no {key!r} to split by; keys: {sorted(map(str, item))}.")
-    cases = split_cases((item[key] for item in datalist), fractions, seed)
+    if stratify_key is None:
+        cases = split_cases((item[key] for item in datalist), fractions, seed)
+    else:
+        groups: dict[str, str] = {}
+        for position, item in enumerate(datalist):
+            if stratify_key not in item:
+                raise ValueError(f"datalist item {position} has no {stratify_key!r} to stratify the split by.")
+            case, group = str(item[key]), str(item[stratify_key])
+            if groups.setdefault(case, group) != group:
+                raise ValueError(f"case {case!r} has two {stratify_key!r} values, {groups[case]!r} and {group!r}.")
+        cases = {name: [] for name in SPLIT_NAMES}
+        for group in sorted(set(groups.values())):
+            part = split_cases([c for c, g in groups.items() if g == group], fractions, seed)
+            for name in SPLIT_NAMES:
+                cases[name] = sorted(cases[name] + part[name])
     chosen = set(cases[split])
     if not chosen:
         counts = {name: len(ids) for name, ids in cases.items()}

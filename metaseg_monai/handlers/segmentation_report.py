@@ -19,7 +19,8 @@ from monai.data import MetaTensor, decollate_batch
 
 from metaseg_monai.data.image_io import nifti_stem, write_image
 from metaseg_monai.metrics.pixel_scores import confusion_counts, f1_dice_from_counts, summarize_scores
-from metaseg_monai.transforms.metadata import SWAPPED_KEY
+from metaseg_monai.metrics.swap_matrix import is_true_pair, swap_matrix, swapped_fields, write_swap_matrix_csv
+from metaseg_monai.transforms.metadata import SWAPPED_FIELD_KEY, SWAPPED_KEY, MetadataSpec
 from metaseg_monai.utils.atomic import atomic_path
 from metaseg_monai.utils.files import write_json
 from metaseg_monai.visualize.class_overlay import class_legend, compose_panels, overlay_classes
@@ -33,12 +34,22 @@ __all__ = ["SegmentationReportWriter", "existing_report_files"]
 SCORE_COLUMNS = ("f1", "dice", "tp", "fp", "fn")
 _OVERLAY_NAME = re.compile(r"^\d{4}_.*\.png$")
 METRICS_FILE, SUMMARY_FILE, OVERLAY_DIR = "metrics.csv", "summary.json", "overlays"
+SWAP_MATRIX_FILE = "swap_matrix.csv"
+_HEATMAP_NAME = re.compile(r"^swap_matrix(_[A-Za-z0-9_]+)?\.png$")
+
+
+def swap_heatmap_name(field: str, fields: Sequence[str]) -> str:
+    """The heatmap file of one swapped field: ``swap_matrix.png``, or ``swap_matrix_<field>.png`` when several."""
+    return "swap_matrix.png" if len(fields) == 1 else f"swap_matrix_{field}.png"
 
 
 def existing_report_files(output_dir: str | Path) -> list[Path]:
-    """The files of an evaluation report already in ``output_dir``: ``metrics.csv``, ``summary.json``, overlays."""
+    """The files of an evaluation report already in ``output_dir``: ``metrics.csv``, ``summary.json``, overlays,
+    and the swapped-metadata matrix (``swap_matrix.csv`` and its heatmaps)."""
     root = Path(output_dir)
-    found = [p for p in (root / METRICS_FILE, root / SUMMARY_FILE) if p.exists()]
+    found = [p for p in (root / METRICS_FILE, root / SUMMARY_FILE, root / SWAP_MATRIX_FILE) if p.exists()]
+    if root.is_dir():
+        found += sorted(p for p in root.iterdir() if _HEATMAP_NAME.match(p.name))
     if (root / OVERLAY_DIR).is_dir():
         found += sorted(p for p in (root / OVERLAY_DIR).iterdir() if _OVERLAY_NAME.match(p.name))
     return found
@@ -101,7 +112,8 @@ class SegmentationReportWriter:
     - ``metrics.csv``: one row per image: ``image``, each grouping column, ``f1``, ``dice``, ``tp``, ``fp``, ``fn``
       (F1 == Dice for binary masks; an image whose prediction and label are both empty scores 1.0);
     - ``summary.json``: :func:`~metaseg_monai.metrics.summarize_scores` of those rows, grouped by each grouping
-      column;
+      column, with ``mean_dice`` (= ``mean_f1``) and ``dice_by_<column>`` (``{"spleen": 0.91, ...}``: each group's
+      mean per-image Dice);
     - ``overlays/NNNN_<image>.png``: :func:`~metaseg_monai.visualize.overlay_errors` of the first ``num_overlays``
       images (for 3D images, the slice along the last axis with the most predicted or true foreground).
 
@@ -111,6 +123,13 @@ class SegmentationReportWriter:
     no image's data is left out with one logged warning (a table without a ``cell_line`` column is grouped by its
     other fields); one missing from some images only has an empty cell there and its groups cover the images that
     have it.
+
+    Swapped metadata (samples of :func:`~metaseg_monai.transforms.swap_metadata`, as a bundle's ``metadata_mode=swap``
+    evaluation makes them, each sample with every category of the swapped field): ``metrics.csv`` also has the
+    ``swapped_field`` column; ``summary.json``'s scores and groups cover the swapped pairs only (given != true), and
+    its ``swap_matrix`` holds, per swapped field, the :func:`~metaseg_monai.metrics.swap_matrix` of every (true,
+    given) pair (the FiLM paper's Table 3), also written as ``swap_matrix.csv`` and drawn as ``swap_matrix.png``
+    (``swap_matrix_<field>.png`` per field when several were swapped).
 
     Existing report files are never overwritten unless ``overwrite=True`` (from a bundle: ``--eval_overwrite True``;
     checked when the run starts, so that an evaluation is not wasted); the recorded rows are reset when a run starts,
@@ -157,6 +176,8 @@ class SegmentationReportWriter:
             then ``image_NNNN`` by position.
         overwrite: replace an existing report (and remove its old overlays) instead of refusing.
         pred_key, label_key, image_key: data keys of the prediction, the ground truth and the image.
+        metadata_spec: the bundle's metadata spec, for the order of the categories in the swap matrix (default: the
+            categories found, in natural order).
         name: logger name; None uses ``engine.logger`` once attached.
     """
 
@@ -174,6 +195,7 @@ class SegmentationReportWriter:
         label_key: str = "label",
         image_key: str = "image",
         name: str | None = None,
+        metadata_spec: MetadataSpec | None = None,
     ) -> None:
         if isinstance(metadata_fields, str):
             metadata_fields = [metadata_fields]  # a single field name given as a string, not its letters
@@ -200,6 +222,7 @@ class SegmentationReportWriter:
         self._overlays: list[tuple[str, np.ndarray]] = []
         self._name = name
         self.logger = logging.getLogger(name)
+        self.metadata_spec = None if metadata_spec is None else MetadataSpec.from_config(metadata_spec)
 
     @property
     def score_columns(self) -> list[str]:
@@ -297,6 +320,8 @@ class SegmentationReportWriter:
         for field in self.requested_fields:  # grouping columns are optional: absent ones are reported at write
             if field in batch_item or field in output_item:
                 row[field] = _plain(batch_item[field] if field in batch_item else output_item[field])
+        if SWAPPED_FIELD_KEY in batch_item:  # which field was swapped: not a group, but it places the row in the matrix
+            row[SWAPPED_FIELD_KEY] = _plain(batch_item[SWAPPED_FIELD_KEY])
         row.update(scores)
         self._rows.append(row)
         if len(self._overlays) < self.num_overlays:
@@ -429,11 +454,21 @@ class SegmentationReportWriter:
             return
         self._check_existing()
         columns = self._report_columns(rows)
-        summary = self._summarize(rows, columns)
+        fields = swapped_fields(rows)
+        # the headline of a swapped evaluation is the swapped pairs; the true ones are the matrix's diagonal
+        scored = [r for r in rows if not is_true_pair(r)] if fields else rows
+        summary = self._summarize(scored or rows, columns)
+        # the names a Dice reader looks for (F1 == Dice): the mean per image, and per value of each grouping column
+        summary["mean_dice"] = summary["mean_f1"]
+        for column, groups in summary["per_group"].items():
+            summary[f"dice_by_{column}"] = {value: scores["mean_f1"] for value, scores in groups.items()}
+        matrices = [swap_matrix(rows, f, self._categories(f)) for f in fields]
+        if matrices:
+            summary["swap_matrix"] = {m["field"]: m for m in matrices}
         if self.class_names is not None:
             summary["f1_definition"] = MULTI_CLASS_F1
             summary["per_class"] = {
-                name: self._class_summary(rows, name, columns) for name in self.class_names.values()
+                name: self._class_summary(scored or rows, name, columns) for name in self.class_names.values()
             }
         if self.overwrite:
             # a replaced report without its summary reads as incomplete until the new summary lands
@@ -444,13 +479,29 @@ class SegmentationReportWriter:
                     stale.unlink()
         for name, overlay in self._overlays:
             write_image(self.overlay_dir / name, overlay, overwrite=self.overwrite)
-        header = ["image", *columns, *self.score_columns]
+        if matrices:
+            from metaseg_monai.visualize.swap_heatmap import write_swap_heatmap
+
+            write_swap_matrix_csv(self.output_dir / SWAP_MATRIX_FILE, matrices, overwrite=self.overwrite)
+            for matrix in matrices:
+                name = swap_heatmap_name(matrix["field"], fields)
+                write_swap_heatmap(self.output_dir / name, matrix, overwrite=self.overwrite)
+        header = ["image", *columns, *([SWAPPED_FIELD_KEY] if fields else []), *self.score_columns]
         with atomic_path(self.metrics_path, self.overwrite) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(header)
             writer.writerows([[row.get(k, "") for k in header] for row in rows])
         # last: a summary.json is the sign of a complete report
         write_json(self.summary_path, summary, overwrite=self.overwrite)
+
+    def _categories(self, field: str) -> list[str] | None:
+        """The category order of ``field`` for the matrix: the metadata spec's, when one was given."""
+        if self.metadata_spec is None:
+            return None
+        for spec_field in self.metadata_spec.fields:
+            if spec_field.name == field and hasattr(spec_field, "categories"):
+                return [str(c) for c in spec_field.categories]
+        return None
 
     def _report_columns(self, rows: Sequence[Mapping[str, Any]]) -> list[str]:
         """The grouping columns of ``rows``; one warning names the requested fields absent from all or some rows."""

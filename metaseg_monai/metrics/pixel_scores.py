@@ -16,7 +16,7 @@ import torch
 from metaseg_monai.utils.sorting import natural_key
 from metaseg_monai.utils.type_conversion import as_bool_array
 
-__all__ = ["confusion_counts", "f1_dice_from_counts", "paired_wilcoxon", "summarize_scores"]
+__all__ = ["WILCOXON_ALTERNATIVES", "confusion_counts", "f1_dice_from_counts", "paired_wilcoxon", "summarize_scores"]
 
 
 def confusion_counts(pred: np.ndarray | torch.Tensor, label: np.ndarray | torch.Tensor) -> tuple[int, int, int, int]:
@@ -54,8 +54,13 @@ def f1_dice_from_counts(tp: float, fp: float, fn: float) -> float:
     return 1.0 if denominator == 0 else float(2 * tp / denominator)
 
 
-def paired_wilcoxon(baseline: Sequence[float], candidate: Sequence[float], min_pairs: int = 6) -> dict[str, Any]:
-    """Two-sided Wilcoxon signed-rank test of ``candidate`` against ``baseline`` on paired per-image scores.
+WILCOXON_ALTERNATIVES = ("two-sided", "greater")
+
+
+def paired_wilcoxon(
+    baseline: Sequence[float], candidate: Sequence[float], min_pairs: int = 6, alternative: str = "two-sided"
+) -> dict[str, Any]:
+    """Wilcoxon signed-rank test of ``candidate`` against ``baseline`` on paired scores (per image, or per split).
 
     Uses ``scipy.stats.wilcoxon(candidate, baseline)`` with scipy's defaults (``zero_method="wilcox"``: zero
     differences are dropped). If every difference is zero the two are indistinguishable and the result is
@@ -65,7 +70,9 @@ def paired_wilcoxon(baseline: Sequence[float], candidate: Sequence[float], min_p
         baseline: per-image scores of the reference (e.g. the metadata-free network), in image order.
         candidate: per-image scores of the variant, same images in the same order.
         min_pairs: fewest pairs accepted. With 6 pairs the smallest possible two-sided p is 2/64 = 0.031; with
-            fewer, no result can reach p < 0.05.
+            fewer, no result can reach p < 0.05 (one-sided, 5 pairs reach 1/32).
+        alternative: ``"two-sided"``, or ``"greater"``: the one-sided test that ``candidate`` scores higher (the FiLM
+            paper's test).
 
     Returns:
         ``{"statistic", "p_value", "n" (pairs), "median_difference" (median of candidate - baseline)}``.
@@ -75,6 +82,8 @@ def paired_wilcoxon(baseline: Sequence[float], candidate: Sequence[float], min_p
     """
     from scipy.stats import wilcoxon
 
+    if alternative not in WILCOXON_ALTERNATIVES:
+        raise ValueError(f"alternative must be one of {WILCOXON_ALTERNATIVES}, got {alternative!r}.")
     base = np.asarray(baseline, dtype=np.float64).ravel()
     cand = np.asarray(candidate, dtype=np.float64).ravel()
     if base.shape != cand.shape:
@@ -90,7 +99,7 @@ def paired_wilcoxon(baseline: Sequence[float], candidate: Sequence[float], min_p
     median_difference = float(np.median(difference))
     if not np.any(difference):
         return {"statistic": 0.0, "p_value": 1.0, "n": int(base.size), "median_difference": median_difference}
-    result = wilcoxon(cand, base, alternative="two-sided")
+    result = wilcoxon(cand, base, alternative=alternative)
     return {
         "statistic": float(result.statistic),
         "p_value": float(result.pvalue),

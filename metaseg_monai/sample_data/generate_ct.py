@@ -42,7 +42,7 @@ from metaseg_monai.sample_data.phantoms import ellipsoid_distance, ellipsoid_mas
 from metaseg_monai.utils.atomic import atomic_path, writes_dataset
 from metaseg_monai.utils.files import write_json
 
-__all__ = ["generate_kits19", "generate_kits21", "generate_msd_liver", "generate_msd_spleen"]
+__all__ = ["generate_kits19", "generate_kits21", "generate_msd_liver", "generate_msd_spleen", "generate_multiorgan"]
 
 AIR_HU = -1000
 NOISE_HU = 12.0
@@ -423,3 +423,39 @@ def generate_msd_liver(
     Arguments as :func:`generate_msd_spleen`; each case has 1-3 hypodense cancers inside the liver.
     """
     return _generate_msd(out_dir, seed, num_cases, num_test, shape, spacing, "liver", apple_double)
+
+
+@writes_dataset()
+def generate_multiorgan(
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    scans_per_organ: int = 16,
+    size: int = 64,
+    num_slices: int = 24,
+    apple_double: bool = True,
+) -> Path:
+    """Write the FiLM paper's multi-organ dataset: ``Task09_Spleen/``, ``Task03_Liver/`` and ``kits19/`` in one folder.
+
+    Every scan is the same kind of abdominal phantom, showing spleen, liver and both kidneys (as a real abdominal CT
+    does), but each dataset labels only its own organ (the liver's and kidneys' tumours with their own label): the
+    missing-labels setting that the organ given through FiLM resolves. The Decathlon sets are stored (x, y, z) with a
+    diagonal affine, KiTS19 (z, y, x) with its permuted affine, as the public downloads; in-plane they have the same
+    size, so that after reorientation an axial slice has the same shape whichever set it comes from.
+
+    Args:
+        out_dir: a new or empty folder; returned, the ``dataset_dir`` of ``multiorgan_film_segmentation``.
+        seed: random seed; each dataset draws from its own stream of it.
+        scans_per_organ: labelled scans of each dataset (>= 3 for a 60/20/20 split; the few-label design needs 13
+            or more: 12 for training and validation, the rest for testing).
+        size: in-plane voxels (``size x size`` at 1.5 mm); num_slices: axial slices (4 mm).
+        apple_double: also write macOS ``._*`` files beside the Decathlon volumes, as in the public tarballs.
+    """
+    root = Path(out_dir)
+    spleen_seed, liver_seed, kidney_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3))
+    msd_shape, msd_spacing = (size, size, num_slices), (1.5, 1.5, 4.0)
+    _generate_msd(root, spleen_seed, scans_per_organ, 0, msd_shape, msd_spacing, "spleen", apple_double)
+    _generate_msd(root, liver_seed, scans_per_organ, 0, msd_shape, msd_spacing, "liver", apple_double)
+    _generate_kits(
+        root / "kits19", kidney_seed, scans_per_organ, (num_slices, size, size), (4.0, 1.5, 1.5), "kits19", "sharp"
+    )
+    return root

@@ -23,6 +23,7 @@ SAMPLE_DATA_KINDS: dict[str, tuple[str, str]] = {
     "kits19": ("metaseg_monai.sample_data.generate_ct:generate_kits19", "load_kits19"),
     "msd-spleen": ("metaseg_monai.sample_data.generate_ct:generate_msd_spleen", "load_decathlon"),
     "msd-liver": ("metaseg_monai.sample_data.generate_ct:generate_msd_liver", "load_decathlon"),
+    "multi-organ": ("metaseg_monai.sample_data.generate_ct:generate_multiorgan", "load_multiorgan"),
     "tumor-type": ("metaseg_monai.sample_data.generate_tumor_type:generate_tumor_type", "load_bids_tumor_type"),
     "ctc": ("metaseg_monai.sample_data.generate_cells:generate_ctc", "load_ctc_sequence"),
     "dsb": ("metaseg_monai.sample_data.generate_cells:generate_dsb", "load_dsb2018"),

@@ -1,6 +1,6 @@
 """Transforms for metadata-conditioned segmentation."""
 
-from metaseg_monai.transforms.heads import RouteByTaskd, SelectHeadd, task_of
+from metaseg_monai.transforms.heads import ClassIndexLabeld, ForegroundOfTaskd, RouteByTaskd, SelectHeadd, task_of
 from metaseg_monai.transforms.metadata import (
     ENCODE_MODES,
     SWAPPED_FIELD_KEY,
@@ -19,8 +19,10 @@ __all__ = [
     "SWAPPED_FIELD_KEY",
     "SWAPPED_KEY",
     "CategoricalField",
+    "ClassIndexLabeld",
     "ContinuousField",
     "EncodeMetadatad",
+    "ForegroundOfTaskd",
     "MetadataSpec",
     "PolygonizeMaskd",
     "RouteByTaskd",

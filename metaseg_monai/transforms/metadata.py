@@ -392,6 +392,7 @@ def swap_metadata(
     datalist: Sequence[Mapping[Hashable, Any]],
     spec: MetadataSpec | Sequence[Any] | Mapping[str, Any],
     fields: Sequence[str] | None = None,
+    include_true: bool = False,
 ) -> list[dict]:
     """Every sample once with each *other* category of each swapped field: the paper's swapped-metadata test.
 
@@ -405,6 +406,8 @@ def swap_metadata(
         datalist: the evaluation datalist (dicts holding each field's value).
         spec: the metadata spec (or its JSON form); only categorical fields can be swapped.
         fields: the fields to swap; ``None`` swaps every field of ``spec`` (all must be categorical).
+        include_true: also give each sample its true category (marked like the others, ``swapped_from`` equal to
+            the value given), so that the result covers every (true, given) pair: the FiLM paper's Table 3.
 
     Raises:
         ValueError: a field is not in ``spec`` or is continuous, a sample lacks it or holds an unknown category.
@@ -429,6 +432,6 @@ def swap_metadata(
             true_value = item[name]
             field.encode(true_value, sample_id_of(item))  # an unknown category fails here, naming the sample
             for category in field.categories:
-                if str(category) != str(true_value):
+                if include_true or str(category) != str(true_value):
                     swapped.append({**item, name: category, SWAPPED_FIELD_KEY: name, SWAPPED_KEY: str(true_value)})
     return swapped

@@ -1,4 +1,5 @@
-"""Pictures of segmentations: error and class overlays, labelled panel rows and the metadata sweep figure."""
+"""Pictures of segmentations: error and class overlays, labelled panel rows, the metadata sweep figure, the
+swapped-metadata heatmap and the few-label figure."""
 
 from metaseg_monai.visualize.background import grey_background
 from metaseg_monai.visualize.class_overlay import (
@@ -14,6 +15,9 @@ from metaseg_monai.visualize.error_overlay import (
     TRUE_POSITIVE_COLOUR,
     overlay_errors,
 )
+from metaseg_monai.visualize.few_label_figure import write_few_label_figure
+from metaseg_monai.visualize.figures import save_png_figure
+from metaseg_monai.visualize.swap_heatmap import write_swap_heatmap
 from metaseg_monai.visualize.sweep_figure import write_sweep_figure
 
 __all__ = [
@@ -27,5 +31,8 @@ __all__ = [
     "grey_background",
     "overlay_classes",
     "overlay_errors",
+    "save_png_figure",
+    "write_few_label_figure",
+    "write_swap_heatmap",
     "write_sweep_figure",
 ]
