@@ -34,7 +34,14 @@ from typing import Any
 from metaseg_monai.bundle import COMMON_OVERRIDES, missing_ids, resolve_bundle
 from metaseg_monai.bundle.contract import OPTIONAL_IDS
 from metaseg_monai.bundle.preflight import check_output_dir
-from metaseg_monai.comparison.tables import RunResult, read_metrics_csv, render_report, write_results_csv
+from metaseg_monai.comparison.tables import (
+    RunResult,
+    mean_std,
+    read_metrics_csv,
+    render_report,
+    swap_matrices_over_runs,
+    write_results_csv,
+)
 from metaseg_monai.comparison.variants import Variant, parse_variants
 from metaseg_monai.metrics.pixel_scores import WILCOXON_ALTERNATIVES
 from metaseg_monai.metrics.swap_matrix import is_true_pair
@@ -446,29 +453,25 @@ def _swap_matrix_figures(out: Path, results: Sequence[RunResult], arms: Sequence
     given, mean_f1, std_f1, runs) and one heatmap per arm and field; returns the report's (caption, file) pairs."""
     import csv
 
-    import numpy as np
-
     from metaseg_monai.visualize.swap_heatmap import write_swap_heatmap
 
     figures, table = [], []
-    for arm in arms:
-        matrices = [r.summary["swap_matrix"] for r in results if r.variant == arm and "swap_matrix" in r.summary]
-        for name in dict.fromkeys(f for m in matrices for f in m):
-            per_run = [m[name] for m in matrices if name in m]
-            categories = per_run[0]["categories"]
-            mean = [[None] * len(categories) for _ in categories]
-            for i, true in enumerate(categories):
-                for j, given in enumerate(categories):
-                    values = [m["mean_f1"][i][j] for m in per_run if m["mean_f1"][i][j] is not None]
-                    if values:
-                        mean[i][j] = float(np.mean(values))
-                        std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-                        table.append([arm, name, true, given, mean[i][j], std, len(values)])
-            slug = Variant(arm).slug
-            figure = out / (f"swap_matrix_{slug}.png" if len(matrices[0]) == 1 else f"swap_matrix_{slug}_{name}.png")
-            title = f"{arm}: Dice with the {name} given ({len(per_run)} runs)"
-            write_swap_heatmap(figure, {"field": name, "categories": categories, "mean_f1": mean}, title, True)
-            figures.append((f"Swapped-metadata matrix of {arm} ({name})", figure.name))
+    gathered = swap_matrices_over_runs(results, arms)
+    for matrix in gathered:
+        arm, name, categories = matrix["arm"], matrix["field"], matrix["categories"]
+        mean = [[None] * len(categories) for _ in categories]
+        for i, true in enumerate(categories):
+            for j, given in enumerate(categories):
+                values = matrix["values"][i][j]
+                if values:
+                    mean[i][j], std = mean_std(values)
+                    table.append([arm, name, true, given, mean[i][j], std, len(values)])
+        fields_of_arm = sum(m["arm"] == arm for m in gathered)
+        slug = Variant(arm).slug
+        figure = out / (f"swap_matrix_{slug}.png" if fields_of_arm == 1 else f"swap_matrix_{slug}_{name}.png")
+        title = f"{arm}: Dice with the {name} given ({matrix['runs']} runs)"
+        write_swap_heatmap(figure, {"field": name, "categories": categories, "mean_f1": mean}, title, True)
+        figures.append((f"Swapped-metadata matrix of {arm} ({name})", figure.name))
     if table:
         with atomic_path(out / "swap_matrix.csv", overwrite=True) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.writer(f, lineterminator="\n")

@@ -14,7 +14,16 @@ import numpy as np
 from metaseg_monai.metrics import paired_wilcoxon
 from metaseg_monai.utils.atomic import atomic_path
 
-__all__ = ["RunResult", "pair_rows", "read_metrics_csv", "render_report", "results_table", "write_results_csv"]
+__all__ = [
+    "RunResult",
+    "mean_std",
+    "pair_rows",
+    "read_metrics_csv",
+    "render_report",
+    "results_table",
+    "swap_matrices_over_runs",
+    "write_results_csv",
+]
 
 # numeric per-image columns of SegmentationReportWriter (and their per-class forms, "f1_tumor"): not part of the key
 _SCORE_PREFIXES = ("f1", "dice", "tp", "fp", "fn", "tn")
@@ -77,7 +86,8 @@ def pair_rows(
     return [base[k] for k in keys], [cand[k] for k in keys]
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value) of run-level scores."""
     array = np.asarray(values, dtype=np.float64)
     return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0
 
@@ -85,7 +95,7 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
 def _fmt(values: Sequence[float]) -> str:
     if not values:
         return "-"
-    mean, std = _mean_std(values)
+    mean, std = mean_std(values)
     return f"{mean:.3f} ± {std:.3f}" if len(values) > 1 else f"{mean:.3f}"
 
 
@@ -229,28 +239,44 @@ def _per_run_p(base_runs: Sequence[RunResult], mine: Sequence[RunResult], is_bas
     return f"{_p(test['p_value'])} (n={test['n']})"
 
 
-def _swap_matrix_lines(runs: Sequence[RunResult], arms: Sequence[str], run_label: str) -> list[str]:
-    """Per arm and swapped field: the (true, given) matrix of mean per-image F1, mean ± std over runs."""
-    lines: list[str] = []
+def swap_matrices_over_runs(results: Sequence[RunResult], arms: Sequence[str]) -> list[dict[str, Any]]:
+    """Each arm's swapped-metadata matrices gathered over its runs, one entry per (arm, swapped field):
+    ``{"arm", "field", "categories", "runs", "values": [[[F1 of each run] for given] for true]}`` (a cell no run has is
+    an empty list)."""
+    gathered = []
     for arm in arms:
-        matrices = [r.summary["swap_matrix"] for r in runs if r.variant == arm and "swap_matrix" in r.summary]
+        matrices = [r.summary["swap_matrix"] for r in results if r.variant == arm and "swap_matrix" in r.summary]
         for name in dict.fromkeys(f for m in matrices for f in m):
             per_run = [m[name] for m in matrices if name in m]
             categories = per_run[0]["categories"]
-            lines += [
-                f"{arm}: F1 with each {name} given (rows: the true {name}; mean ± std over {run_label}; the "
-                "diagonal is the true metadata):",
-                "",
-                f"| true \\ given | {' | '.join(categories)} |",
-                "|---|" + "---|" * len(categories),
-            ]
-            for i, true in enumerate(categories):
-                cells = [
-                    _fmt([m["mean_f1"][i][j] for m in per_run if m["mean_f1"][i][j] is not None])
+            values = [
+                [
+                    [m["mean_f1"][i][j] for m in per_run if m["mean_f1"][i][j] is not None]
                     for j in range(len(categories))
                 ]
-                lines.append(f"| {true} | " + " | ".join(cells) + " |")
-            lines.append("")
+                for i in range(len(categories))
+            ]
+            gathered.append(
+                {"arm": arm, "field": name, "categories": categories, "runs": len(per_run), "values": values}
+            )
+    return gathered
+
+
+def _swap_matrix_lines(runs: Sequence[RunResult], arms: Sequence[str], run_label: str) -> list[str]:
+    """Per arm and swapped field: the (true, given) matrix of mean per-image F1, mean ± std over runs."""
+    lines: list[str] = []
+    for matrix in swap_matrices_over_runs(runs, arms):
+        name, categories = matrix["field"], matrix["categories"]
+        lines += [
+            f"{matrix['arm']}: F1 with each {name} given (rows: the true {name}; mean ± std over {run_label}; the "
+            "diagonal is the true metadata):",
+            "",
+            f"| true \\ given | {' | '.join(categories)} |",
+            "|---|" + "---|" * len(categories),
+        ]
+        for true, row in zip(categories, matrix["values"], strict=True):
+            lines.append(f"| {true} | " + " | ".join(_fmt(cell) for cell in row) + " |")
+        lines.append("")
     return lines
 
 

@@ -144,11 +144,8 @@ def _select(
                 f"train_scans must map organs of {list(ORGANS)} to a number of scans >= 2 (train and val need one "
                 f"each), got {few}."
             )
-    chosen = (
-        select_split([s for s in scans if s["organ"] not in few], split, fractions, seed, "case_id", "organ")
-        if (any(s["organ"] not in few for s in scans))
-        else []
-    )
+    rest = [s for s in scans if s["organ"] not in few]  # the organs split 60/20/20
+    chosen = select_split(rest, split, fractions, seed, "case_id", "organ") if rest else []
     train, val = float(fractions[0]), float(fractions[1])
     for organ, count in few.items():
         ids = [s["case_id"] for s in scans if s["organ"] == organ]
