@@ -1,6 +1,14 @@
 """Transforms for metadata-conditioned segmentation."""
 
 from metaseg_monai.transforms.heads import ClassIndexLabeld, ForegroundOfTaskd, RouteByTaskd, SelectHeadd, task_of
+from metaseg_monai.transforms.instances import (
+    BinaryOpening,
+    BinaryOpeningd,
+    ConnectedComponents,
+    ConnectedComponentsd,
+    OtsuThreshold,
+    OtsuThresholdd,
+)
 from metaseg_monai.transforms.metadata import (
     ENCODE_MODES,
     SWAPPED_FIELD_KEY,
@@ -18,12 +26,18 @@ __all__ = [
     "ENCODE_MODES",
     "SWAPPED_FIELD_KEY",
     "SWAPPED_KEY",
+    "BinaryOpening",
+    "BinaryOpeningd",
     "CategoricalField",
     "ClassIndexLabeld",
+    "ConnectedComponents",
+    "ConnectedComponentsd",
     "ContinuousField",
     "EncodeMetadatad",
     "ForegroundOfTaskd",
     "MetadataSpec",
+    "OtsuThreshold",
+    "OtsuThresholdd",
     "PolygonizeMaskd",
     "RouteByTaskd",
     "SelectHeadd",

@@ -1,0 +1,52 @@
+"""Otsu threshold, binary opening and connected components: probabilities to instance labels."""
+
+import numpy as np
+import pytest
+import torch
+from monai.transforms import Compose
+
+from metaseg_monai.transforms import (
+    BinaryOpening,
+    ConnectedComponents,
+    ConnectedComponentsd,
+    OtsuThreshold,
+    OtsuThresholdd,
+)
+
+
+def _two_blobs_and_speck():
+    prob = np.full((1, 24, 24), 0.1, np.float32)
+    prob[0, 2:8, 2:8] = 0.8
+    prob[0, 12:20, 12:20] = 0.7
+    prob[0, 22, 2] = 0.9  # one-pixel speck: opened away
+    return prob
+
+
+def test_pipeline_gives_consecutive_instance_labels():
+    pipeline = Compose([OtsuThreshold(), BinaryOpening(radius=1), ConnectedComponents()])
+    labels = pipeline(torch.from_numpy(_two_blobs_and_speck()))
+    assert isinstance(labels, torch.Tensor) and labels.dtype == torch.int32 and labels.shape == (1, 24, 24)
+    assert sorted(torch.unique(labels).tolist()) == [0, 1, 2]
+    # the disk of radius 1 is a cross: opening trims the squares' four corners
+    assert int((labels == 1).sum()) == 36 - 4 and int((labels == 2).sum()) == 64 - 4
+
+
+def test_otsu_on_a_flat_image_uses_the_fallback():
+    assert OtsuThreshold()(np.full((1, 4, 4), 0.9, np.float32)).all()
+    assert not OtsuThreshold()(np.zeros((1, 4, 4), np.float32)).any()
+    with pytest.raises(ValueError, match="NaN"):
+        OtsuThreshold()(np.full((1, 4, 4), np.nan, np.float32))
+    with pytest.raises(ValueError, match=r"channel-first .* found shape \(4, 4\)"):
+        OtsuThreshold()(np.zeros((4, 4), np.float32))
+
+
+def test_connected_components_min_size_and_dictionary_versions():
+    mask = (_two_blobs_and_speck() > 0.5).astype(np.float32)
+    assert ConnectedComponents()(mask).max() == 3
+    kept = ConnectedComponents(min_size=2)(mask)
+    assert kept.max() == 2 and kept[0, 22, 2] == 0
+    out = Compose([OtsuThresholdd("pred"), ConnectedComponentsd("pred", min_size=2)])({"pred": _two_blobs_and_speck()})
+    assert out["pred"].max() == 2
+    volume = np.zeros((1, 6, 6, 6), np.float32)
+    volume[0, 1:4, 1:4, 1:4] = 1
+    assert BinaryOpening(1)(volume).sum() > 0 and ConnectedComponents()(volume).max() == 1
