@@ -29,6 +29,7 @@ from metaseg_monai.data.slices import (
 )
 from metaseg_monai.data.splits import SPLIT_NAMES, rank_cases, select_split, split_cases
 from metaseg_monai.data.table import command_line_metadata, input_suffix, load_inference_datalist, load_table_dataset
+from metaseg_monai.data.video import load_video_frames
 
 __all__ = [
     "AXIAL_AXIS",
@@ -62,6 +63,7 @@ __all__ = [
     "load_kits21",
     "load_multiorgan",
     "load_table_dataset",
+    "load_video_frames",
     "multilabel_datalist",
     "multiorgan_inference_datalist",
     "multiorgan_slice_datalist",

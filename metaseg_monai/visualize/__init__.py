@@ -1,6 +1,7 @@
 """Pictures of segmentations: error and class overlays, labelled panel rows, the metadata sweep figure, the
-swapped-metadata heatmap and the few-label figure."""
+swapped-metadata heatmap, the few-label figure and a video's per-frame area curve."""
 
+from metaseg_monai.visualize.area_curve import write_area_curve
 from metaseg_monai.visualize.background import grey_background
 from metaseg_monai.visualize.class_overlay import (
     CLASS_COLOURS,
@@ -32,6 +33,7 @@ __all__ = [
     "overlay_classes",
     "overlay_errors",
     "save_png_figure",
+    "write_area_curve",
     "write_few_label_figure",
     "write_swap_heatmap",
     "write_sweep_figure",
