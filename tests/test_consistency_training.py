@@ -41,11 +41,13 @@ def test_consistency_loss_is_the_soft_dice_of_the_two_frames():
     detached = torch.randn(2, 2, 8, 8, requires_grad=True)
     TemporalConsistencyLoss(detach_second=True)(logits_t.detach().requires_grad_(), detached).backward()
     assert detached.grad is None
-    area = TemporalConsistencyLoss(mode="area", activation="sigmoid", smooth=0.0)
+    area = TemporalConsistencyLoss(mode="area", activation="sigmoid")
     shifted = torch.roll(logits_t[:, :1].detach(), 3, dims=-1)  # moved, same area: no area loss
     assert area(logits_t[:, :1].detach(), shifted).item() == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(ValueError, match="differ in shape"):
         TemporalConsistencyLoss()(logits_t, logits_t1[:, :, :4])
+    with pytest.raises(ValueError, match="smooth must be > 0"):
+        TemporalConsistencyLoss(smooth=0.0)
     with pytest.raises(ValueError, match="one channel"):
         TemporalConsistencyLoss(activation="sigmoid")(logits_t, logits_t1)
 
@@ -126,6 +128,10 @@ def test_loss_weight_schedule_and_bad_arguments():
         _trainer(network, key_train_metric={"dice": object()})
     with pytest.raises(ValueError, match="consistency_weight"):
         _trainer(network, consistency_weight=-1.0)
+    with pytest.raises(ValueError, match="accumulation_steps must be 1"):
+        _trainer(network, accumulation_steps=2)
+    with pytest.raises(ValueError, match="no iterations"):
+        _trainer(network, schedule="epoch_ratio", supervised_epochs=0, consistency_epochs=0)
 
 
 def test_resume_continues_a_consistency_training(tmp_path):
@@ -144,7 +150,8 @@ def test_resume_continues_a_consistency_training(tmp_path):
     run(2, tmp_path, init_seed=1)  # interrupted after 2 epochs
     resumed_trainer, resumed = run(4, tmp_path, init_seed=7)  # the same command again, other initial weights
     assert resumed_trainer.state.iteration == 4 * 9  # 4 labelled batches, then 5 consistency batches (7:5)
-    # deterministic loaders: the resumed run ends exactly where the uninterrupted one does
+    # a resumed run starts a fresh pass over the pair loader (documented); with identical pair batches that makes
+    # no difference, so the resumed run ends exactly where the uninterrupted one does
     torch.testing.assert_close(resumed.weight, reference.weight)
     saved = torch.load(tmp_path / "checkpoint_epoch=4.pt", weights_only=True)
     assert saved["trainer"]["epoch_length"] == 9

@@ -47,6 +47,11 @@ def test_connected_components_min_size_and_dictionary_versions():
     assert kept.max() == 2 and kept[0, 22, 2] == 0
     out = Compose([OtsuThresholdd("pred"), ConnectedComponentsd("pred", min_size=2)])({"pred": _two_blobs_and_speck()})
     assert out["pred"].max() == 2
+    many = np.zeros((1, 64, 64), bool)
+    many[0, ::3, ::3] = True  # 484 separate pixels: labels beyond 255, whatever the input's dtype
+    assert ConnectedComponents()(many).dtype == np.int32 and ConnectedComponents()(many).max() == 484
+    full = np.ones((1, 8, 8), np.float32)
+    assert BinaryOpening(1)(full).all()  # objects touching the border keep their corners
     volume = np.zeros((1, 6, 6, 6), np.float32)
     volume[0, 1:4, 1:4, 1:4] = 1
     assert BinaryOpening(1)(volume).sum() > 0 and ConnectedComponents()(volume).max() == 1

@@ -31,6 +31,11 @@ def test_natural_order_multipage_tiff_and_colour(tmp_path):
     colour = np.stack([np.full((8, 9, 3), t, np.uint8) for t in range(3)])
     tifffile.imwrite(tmp_path / "colour.tif", colour, photometric="rgb")
     assert [float(f["image"].max()) for f in load_video_frames(tmp_path / "colour.tif")] == [0.0, 1.0, 2.0]
+    tifffile.imwrite(
+        tmp_path / "channels.tif", np.zeros((3, 2, 8, 9), np.uint16), imagej=True, metadata={"axes": "TCYX"}
+    )
+    with pytest.raises(ValueError, match="channel axis"):
+        load_video_frames(tmp_path / "channels.tif")
 
 
 def test_bad_videos_are_named(tmp_path):

@@ -31,6 +31,12 @@ def _tiff_frames(tif) -> list[np.ndarray]:
         return [page.asarray() for page in tif.pages]
     series = tif.series[0]
     data, axes = series.asarray(), series.axes
+    unknown = sorted(set(axes) - set("TZQIYXS"))
+    if unknown:
+        raise ValueError(
+            f"the TIFF's axes are {axes!r}; frames are read along T/Z/Q/I only, so {unknown} (e.g. a channel axis C) "
+            "is ambiguous: save one channel per file."
+        )
     spatial = 2
     if "S" in axes:  # colour samples, interleaved (..YXS) or planar (..SYX): make them the last axis
         data, spatial = np.moveaxis(data, axes.index("S"), -1), 3

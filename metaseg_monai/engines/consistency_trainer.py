@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import torch
+from ignite.engine import Events
 from monai.engines import SupervisedTrainer
 from monai.engines.utils import IterationEvents, default_prepare_batch
 from monai.utils.enums import CommonKeys as Keys
@@ -67,6 +68,8 @@ class ScheduledBatches:
         if self.n_labelled == 0 or self.n_pairs == 0:
             raise ValueError(f"both loaders need batches, found {self.n_labelled} labelled and {self.n_pairs} pair.")
         self._pair_iter: Iterator | None = None
+        if len(self) == 0:
+            raise ValueError(f"the {schedule!r} schedule with these counts gives epochs of no iterations.")
 
     def __len__(self) -> int:
         if self.schedule == "batch_ratio":
@@ -118,7 +121,13 @@ class ConsistencyTrainer(SupervisedTrainer):
     ``engine.state.output`` always holds ``"loss"`` and ``"kind"`` (``supervised``, ``consistency`` or ``joint``);
     supervised iterations also hold image, label and pred. Training metrics (``key_train_metric``) would see
     iterations without labels, so they, post-processing and decollation are not taken: validate with an
-    evaluator instead.
+    evaluator instead. The output stays one dictionary (not decollated): give ``StatsHandler`` and
+    ``TensorBoardStatsHandler`` ``output_transform=monai.handlers.from_engine(["loss"], first=True)``, as the
+    bundles do (their default ``lambda x: x[0]`` expects a decollated list).
+
+    ``optimizer`` is the one that an ``LrScheduleHandler`` and ``resumable_checkpoint_handlers`` see; a
+    ``consistency_optimizer`` keeps its learning rate fixed, and its state is saved only if it is added to the
+    checkpoint's objects. ``DistributedSampler.set_epoch`` is called on both loaders at every epoch.
 
     Args:
         device, max_epochs, network, optimizer, loss_function, prepare_batch, inferer, train_handlers, amp: as
@@ -174,6 +183,8 @@ class ConsistencyTrainer(SupervisedTrainer):
                     "the epoch length follows from the schedule."
                 )
             kwargs.pop(unsupported, None)
+        if kwargs.get("accumulation_steps", 1) != 1:
+            raise ValueError("ConsistencyTrainer steps after every iteration; accumulation_steps must be 1.")
         if consistency_weight < 0:
             raise ValueError(f"consistency_weight must be >= 0, got {consistency_weight}.")
         if len(pair_keys) != 2:
@@ -209,6 +220,14 @@ class ConsistencyTrainer(SupervisedTrainer):
         self.consistency_optimizer = consistency_optimizer
         self.pair_keys = tuple(pair_keys)
         self.scheduled_batches = batches
+        self.add_event_handler(Events.EPOCH_STARTED, self._set_sampler_epochs)
+
+    def _set_sampler_epochs(self, engine: SupervisedTrainer) -> None:
+        """``DistributedSampler.set_epoch`` on both loaders (MONAI does it only for a trainer's own DataLoader)."""
+        for loader in (self.scheduled_batches.labelled, self.scheduled_batches.pairs):
+            sampler = getattr(loader, "sampler", None)
+            if hasattr(sampler, "set_epoch"):
+                sampler.set_epoch(engine.state.epoch)
 
     def _pair_logits(self, pair: dict) -> tuple[torch.Tensor, torch.Tensor]:
         missing = [k for k in self.pair_keys if k not in pair]

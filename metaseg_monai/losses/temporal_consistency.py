@@ -20,6 +20,9 @@ class TemporalConsistencyLoss(nn.Module):
     - ``"area"``: ``|sum(a) - sum(b)| / (sum(a) + sum(b) + s)``, for objects that move too far between frames to
       overlap (the paper's closing suggestion): only the total foreground must persist.
 
+    As the paper's soft Dice, the ``"dice"`` loss is not 0 when two soft maps agree (0.5 where both are 0.5): it
+    also pulls the probabilities towards 0 or 1. It is 0 for two identical binary maps.
+
     Gradients flow through both frames (the Siamese setup); ``detach_second=True`` treats frame t+1 as a fixed
     target.
 
@@ -47,8 +50,8 @@ class TemporalConsistencyLoss(nn.Module):
             raise ValueError(f"activation must be 'softmax' or 'sigmoid', got {activation!r}.")
         if mode not in CONSISTENCY_MODES:
             raise ValueError(f"mode must be one of {CONSISTENCY_MODES}, got {mode!r}.")
-        if smooth < 0:
-            raise ValueError(f"smooth must be >= 0, got {smooth}.")
+        if smooth <= 0:
+            raise ValueError(f"smooth must be > 0 (two empty frames would give 0 / 0), got {smooth}.")
         self.activation, self.foreground_channel, self.mode = activation, int(foreground_channel), mode
         self.detach_second, self.smooth = bool(detach_second), float(smooth)
         self.dice = DiceLoss(include_background=True, smooth_nr=self.smooth, smooth_dr=self.smooth, reduction="mean")

@@ -155,7 +155,7 @@ def instance_matching(
     Raises:
         ValueError: shapes differ, labels are negative or not integers, or a threshold is outside [0, 1].
     """
-    single = isinstance(thresholds, int | float)
+    single = np.ndim(thresholds) == 0
     values = [float(thresholds)] if single else [float(t) for t in thresholds]
     for t in values:
         if not 0.0 <= t <= 1.0:
@@ -236,6 +236,8 @@ def ctc_seg(trues: Sequence[Any], preds: Sequence[Any]) -> float:
     """
     if len(trues) != len(preds):
         raise ValueError(f"ctc_seg needs as many predictions as references, found {len(preds)} and {len(trues)}.")
+    if not trues:
+        raise ValueError("ctc_seg needs at least one frame.")
     jaccards = [ctc_seg_jaccards(t, p) for t, p in zip(trues, preds, strict=True)]
     total = np.concatenate(jaccards) if jaccards else np.zeros(0)
     if total.size == 0:

@@ -76,7 +76,10 @@ class BinaryOpening(Transform):
         mask = _single_channel(img, type(self).__name__) > 0
         if self.radius > 0:
             footprint = disk(self.radius) if mask.ndim == 2 else ball(self.radius)
-            mask = binary_opening(mask, structure=footprint)
+            # edge padding: objects touching the border are not eroded by an implicit background beyond it
+            r = self.radius
+            padded = binary_opening(np.pad(mask, r, mode="edge"), structure=footprint)
+            mask = padded[tuple(slice(r, -r) for _ in range(mask.ndim))]
         return convert_to_dst_type(mask[None].astype(np.float32), img)[0]
 
 
@@ -103,7 +106,9 @@ class ConnectedComponents(Transform):
             relabel = np.zeros(len(sizes), np.int32)
             relabel[keep] = np.arange(1, int(keep.sum()) + 1)
             labels = relabel[labels]
-        return convert_to_dst_type(labels[None], img, dtype=torch.int32 if isinstance(img, torch.Tensor) else None)[0]
+        return convert_to_dst_type(labels[None], img, dtype=torch.int32 if isinstance(img, torch.Tensor) else np.int32)[
+            0
+        ]
 
 
 class _Dictionary(MapTransform):
