@@ -15,9 +15,16 @@ from metaseg_monai.metrics.pixel_scores import (
     paired_wilcoxon,
     summarize_scores,
 )
-from metaseg_monai.metrics.temporal import frame_statistics, score_video, temporal_consistency
+from metaseg_monai.metrics.temporal import (
+    VideoScorer,
+    frame_statistics,
+    pool_video_scores,
+    score_video,
+    temporal_consistency,
+)
 
 __all__ = [
+    "VideoScorer",
     "confusion_counts",
     "ctc_seg",
     "ctc_seg_jaccards",
@@ -27,6 +34,7 @@ __all__ = [
     "frame_statistics",
     "instance_matching",
     "paired_wilcoxon",
+    "pool_video_scores",
     "score_video",
     "summarize_scores",
     "sweep_metadata",

@@ -20,7 +20,6 @@ import numpy as np
 
 from metaseg_monai.metrics.instance_matching import (
     as_label_image,
-    ctc_seg,
     ctc_seg_jaccards,
     dsb2018_image_score,
     instance_matching,
@@ -28,7 +27,7 @@ from metaseg_monai.metrics.instance_matching import (
     match_objects,
 )
 
-__all__ = ["frame_statistics", "score_video", "temporal_consistency"]
+__all__ = ["VideoScorer", "frame_statistics", "pool_video_scores", "score_video", "temporal_consistency"]
 
 
 def _labels(frames: Sequence[Any]) -> list[np.ndarray]:
@@ -39,12 +38,108 @@ def _labels(frames: Sequence[Any]) -> list[np.ndarray]:
     return arrays
 
 
-def frame_statistics(frames: Sequence[Any]) -> list[dict[str, int]]:
+def frame_statistics(frames: Sequence[Any]) -> list[dict[str, Any]]:
     """Foreground area (pixels) and object count of each frame: the per-frame curve of the paper's Fig. 3a."""
-    return [
-        {"frame": i, "foreground_area": int(np.count_nonzero(f)), "objects": len(np.unique(f[f > 0]))}
-        for i, f in enumerate(_labels(frames))
-    ]
+    return [_frame_row(i, f) for i, f in enumerate(_labels(frames))]
+
+
+def _frame_row(t: int, frame: np.ndarray) -> dict[str, Any]:
+    return {"frame": t, "foreground_area": int(np.count_nonzero(frame)), "objects": len(np.unique(frame[frame > 0]))}
+
+
+class VideoScorer:
+    """Scores a video one frame at a time, keeping only the last two frames: what :func:`temporal_consistency` and
+    :func:`score_video` compute, for videos too long to hold in memory (an evaluation handler adds each frame as
+    the evaluator produces it).
+
+    Args:
+        link_iou: the IoU at which two objects of different frames are the same object.
+
+    ``add(pred, truth=None)`` takes the next frame (and its reference, if annotated); ``result()`` gives the
+    scores so far (see :func:`score_video`).
+    """
+
+    def __init__(self, link_iou: float = 0.3):
+        if not 0.0 < link_iou <= 1.0:
+            raise ValueError(f"link_iou must lie in (0, 1], found {link_iou}.")
+        self.link_iou = float(link_iou)
+        self.rows: list[dict[str, Any]] = []
+        self.pairs: list[dict[str, Any]] = []
+        self.linked = self.vanished = 0
+        self._window: list[np.ndarray] = []  # the last two frames
+        self._jaccards: list[np.ndarray] = []
+
+    def _partners(self, a: np.ndarray, b: np.ndarray) -> set[int]:
+        """Indices of ``a``'s objects that have a partner in ``b``."""
+        return set(match_objects(iou_matrix(a, b), self.link_iou)[0].tolist())
+
+    def add(self, pred: Any, truth: Any = None) -> dict[str, Any]:
+        """Score the next frame; returns its row (``frame``, ``foreground_area``, ``objects`` and, when ``truth``
+        is given, ``ap_50``, ``dsb_score``, ``seg``)."""
+        t = len(self.rows)
+        frame = as_label_image(pred, f"frame {t}")
+        if self._window and frame.shape != self._window[-1].shape:
+            raise ValueError(f"frame {t} has shape {frame.shape}, the frames before it {self._window[-1].shape}.")
+        row = _frame_row(t, frame)
+        if truth is not None:
+            ref = as_label_image(truth, f"reference of frame {t}")
+            row["ap_50"] = instance_matching(ref, frame, thresholds=0.5)["ap"]
+            row["dsb_score"] = dsb2018_image_score(ref, frame)
+            jaccards = ctc_seg_jaccards(ref, frame)
+            row["seg"] = float(jaccards.mean()) if jaccards.size else float("nan")
+            self._jaccards.append(jaccards)
+        if self._window:
+            previous = self._window[-1]
+            a, b = int(np.count_nonzero(previous)), row["foreground_area"]
+            union = int(np.count_nonzero((previous > 0) | (frame > 0)))
+            self.pairs.append(
+                {
+                    "frame": t - 1,
+                    "area_change": 0.0 if a + b == 0 else abs(b - a) / ((a + b) / 2),
+                    "foreground_iou": 1.0
+                    if union == 0
+                    else int(np.count_nonzero((previous > 0) & (frame > 0))) / union,
+                }
+            )
+        if len(self._window) == 2:
+            before, middle = self._window
+            next_frame, skip_frame = self._partners(before, middle), self._partners(before, frame)
+            self.linked += len(next_frame | skip_frame)
+            self.vanished += len(skip_frame - next_frame)
+        self._window = [*self._window[-1:], frame]
+        self.rows.append(row)
+        return row
+
+    def result(self) -> dict[str, Any]:
+        """The scores of the frames added so far (see :func:`score_video`)."""
+        return pool_video_scores([self])
+
+
+def pool_video_scores(scorers: Sequence[VideoScorer]) -> dict[str, Any]:
+    """The scores of several videos together: object scores over all their annotated frames (SEG over all reference
+    objects), ``flicker`` over all linked objects, area change and foreground IoU over all consecutive pairs."""
+
+    def mean(key: str, rows: Sequence[Mapping[str, Any]]) -> float:
+        values = [r[key] for r in rows if key in r]
+        return float(np.mean(values)) if values else float("nan")
+
+    rows = [r for s in scorers for r in s.rows]
+    pairs = [p for s in scorers for p in s.pairs]
+    per_frame = [j for s in scorers for j in s._jaccards]
+    jaccards = np.concatenate(per_frame) if per_frame else np.zeros(0)
+    linked, vanished = sum(s.linked for s in scorers), sum(s.vanished for s in scorers)
+    return {
+        "frames_scored": len(rows),
+        "annotated_frames": len(per_frame),
+        "ap_50": mean("ap_50", rows),
+        "dsb_score": mean("dsb_score", rows),
+        "seg": float(jaccards.mean()) if jaccards.size else float("nan"),
+        "flicker": float(vanished / linked) if linked else float("nan"),
+        "linked": linked,
+        "vanished": vanished,
+        "area_change": mean("area_change", pairs),
+        "foreground_iou": mean("foreground_iou", pairs),
+    }
 
 
 def temporal_consistency(frames: Sequence[Any], link_iou: float = 0.3) -> dict[str, Any]:
@@ -63,45 +158,18 @@ def temporal_consistency(frames: Sequence[Any], link_iou: float = 0.3) -> dict[s
     """
     if len(frames) < 2:
         raise ValueError(f"temporal_consistency needs at least 2 frames, found {len(frames)}.")
-    if not 0.0 < link_iou <= 1.0:
-        raise ValueError(f"link_iou must lie in (0, 1], found {link_iou}.")
-    labels = _labels(frames)
-    fg = [f > 0 for f in labels]
-    pairs = []
-    for t in range(len(labels) - 1):
-        a, b = int(fg[t].sum()), int(fg[t + 1].sum())
-        union = int(np.count_nonzero(fg[t] | fg[t + 1]))
-        pairs.append(
-            {
-                "frame": t,
-                "area_change": 0.0 if a + b == 0 else abs(b - a) / ((a + b) / 2),
-                "foreground_iou": 1.0 if union == 0 else int(np.count_nonzero(fg[t] & fg[t + 1])) / union,
-            }
-        )
-
-    def partners(t0: int, t1: int) -> set[int]:
-        """Indices of frame t0's objects that have a partner in frame t1."""
-        return set(match_objects(iou_matrix(labels[t0], labels[t1]), link_iou)[0].tolist())
-
-    linked = vanished = 0
-    for t in range(1, len(labels) - 1):
-        next_frame, skip_frame = partners(t - 1, t), partners(t - 1, t + 1)
-        linked += len(next_frame | skip_frame)
-        vanished += len(skip_frame - next_frame)
-    return {
-        "area_change": float(np.mean([p["area_change"] for p in pairs])),
-        "foreground_iou": float(np.mean([p["foreground_iou"] for p in pairs])),
-        "flicker": float(vanished / linked) if linked else float("nan"),
-        "linked": linked,
-        "vanished": vanished,
-        "pairs": pairs,
-    }
+    scorer = VideoScorer(link_iou)
+    for frame in frames:
+        scorer.add(frame)
+    result = scorer.result()
+    keys = ("area_change", "foreground_iou", "flicker", "linked", "vanished")
+    return {**{k: result[k] for k in keys}, "pairs": scorer.pairs}
 
 
 def score_video(
     pred_frames: Sequence[Any], true_frames: Mapping[int, Any] | None = None, link_iou: float = 0.3
 ) -> dict[str, Any]:
-    """Everything the video bundle reports about one predicted sequence.
+    """Everything the video bundle reports about one predicted sequence (:class:`VideoScorer` over its frames).
 
     Args:
         pred_frames: the predicted instance label images, in time order (frame numbers 0 .. T-1).
@@ -110,42 +178,25 @@ def score_video(
         link_iou: see :func:`temporal_consistency`.
 
     Returns:
-        ``{"ap_50", "dsb_score", "seg", "flicker", "area_change", "foreground_iou", "frames": [...]}``: ``ap_50`` is
-        the mean over annotated frames of TP / (TP + FP + FN) at IoU >= 0.5 (:func:`instance_matching`),
-        ``dsb_score`` the mean of :func:`dsb2018_image_score`, ``seg`` the CTC SEG pooled over the annotated frames'
-        objects; these three are NaN without annotations. ``frames`` has one row per frame: ``frame``,
-        ``foreground_area``, ``objects`` and, on annotated frames, ``ap_50``, ``dsb_score``, ``seg``.
+        ``{"ap_50", "dsb_score", "seg", "flicker", "area_change", "foreground_iou", "linked", "vanished",
+        "frames_scored", "annotated_frames", "frames": [...]}``: ``ap_50`` is the mean over annotated frames of
+        TP / (TP + FP + FN) at IoU >= 0.5 (:func:`instance_matching`; a frame with no object on either side scores
+        0 there, StarDist's convention), ``dsb_score`` the mean of :func:`dsb2018_image_score` (1 for such a
+        frame), ``seg`` the CTC SEG pooled over the annotated frames' reference objects; these three are NaN
+        without annotations, the temporal ones with fewer than 2 (3 for ``flicker``) frames. ``frames`` has one
+        row per frame: ``frame``, ``foreground_area``, ``objects`` and, on annotated frames, ``ap_50``,
+        ``dsb_score``, ``seg``.
 
     Raises:
         ValueError: an annotated frame number outside the sequence, or a reference of another shape.
     """
-    truths = dict(true_frames or {})
-    outside = sorted(t for t in truths if not 0 <= int(t) < len(pred_frames))
+    truths = {int(t): v for t, v in (true_frames or {}).items()}
+    outside = sorted(t for t in truths if not 0 <= t < len(pred_frames))
     if outside:
         raise ValueError(
             f"annotated frame(s) {outside} are outside the predicted sequence of {len(pred_frames)} frames."
         )
-    rows = frame_statistics(pred_frames)
-    ap, dsb = [], []
-    for t, truth in sorted(truths.items()):
-        pred = pred_frames[int(t)]
-        row = rows[int(t)]
-        row["ap_50"] = instance_matching(truth, pred, thresholds=0.5)["ap"]
-        row["dsb_score"] = dsb2018_image_score(truth, pred)
-        jaccards = ctc_seg_jaccards(truth, pred)
-        row["seg"] = float(jaccards.mean()) if jaccards.size else float("nan")
-        ap.append(row["ap_50"])
-        dsb.append(row["dsb_score"])
-    labelled = sorted(truths)
-    has_objects = any(np.any(as_label_image(truths[t]) > 0) for t in labelled)
-    seg = ctc_seg([truths[t] for t in labelled], [pred_frames[int(t)] for t in labelled]) if has_objects else np.nan
-    temporal = temporal_consistency(pred_frames, link_iou) if len(pred_frames) >= 2 else None
-    return {
-        "ap_50": float(np.mean(ap)) if ap else float("nan"),
-        "dsb_score": float(np.mean(dsb)) if dsb else float("nan"),
-        "seg": float(seg),
-        "flicker": temporal["flicker"] if temporal else float("nan"),
-        "area_change": temporal["area_change"] if temporal else float("nan"),
-        "foreground_iou": temporal["foreground_iou"] if temporal else float("nan"),
-        "frames": rows,
-    }
+    scorer = VideoScorer(link_iou)
+    for t, pred in enumerate(pred_frames):
+        scorer.add(pred, truths.get(t))
+    return {**scorer.result(), "frames": scorer.rows}

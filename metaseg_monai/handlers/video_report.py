@@ -1,0 +1,234 @@
+"""An evaluation report handler for videos: object scores on annotated frames and temporal consistency, per video.
+
+The evaluator runs over the frames of one or more videos in time order (batch size 1 keeps the order obvious), its
+post-processing turning each prediction into instance labels (e.g. ``OtsuThresholdd``, ``BinaryOpeningd``,
+``ConnectedComponentsd``). The handler scores every frame as it comes with a
+:class:`~metaseg_monai.metrics.VideoScorer` per video, so a long video is never held in memory, and writes the
+report at the end. Labelled still images are one-frame videos: they get the object scores and no temporal ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from monai.data import decollate_batch
+
+from metaseg_monai.data.image_io import write_image
+from metaseg_monai.metrics.temporal import VideoScorer, pool_video_scores
+from metaseg_monai.utils.atomic import atomic_path
+from metaseg_monai.utils.files import write_json
+from metaseg_monai.visualize.class_overlay import compose_panels, overlay_classes
+from metaseg_monai.visualize.error_overlay import overlay_errors
+
+if TYPE_CHECKING:
+    from ignite.engine import Engine
+
+__all__ = ["VIDEO_SCORES", "VideoReportWriter"]
+
+VIDEO_SCORES = ("ap_50", "dsb_score", "seg", "flicker", "area_change", "foreground_iou")
+FRAME_COLUMNS = ("video", "frame", "foreground_area", "objects", "ap_50", "dsb_score", "seg")
+METRICS_FILE, SUMMARY_FILE, OVERLAY_DIR = "metrics.csv", "summary.json", "overlays"
+CONVENTIONS = {
+    "ap_50": "TP / (TP + FP + FN) at IoU >= 0.5, one-to-one matching of most pairs (StarDist), mean over annotated "
+    "frames",
+    "dsb_score": "per frame the mean over IoU > 0.5, 0.55, ..., 0.95 of TP / (TP + FP + FN) (DSB 2018), mean over "
+    "annotated frames",
+    "seg": "Cell Tracking Challenge SEG: a reference object matches the prediction covering more than half of it, "
+    "scored by IoU (0 unmatched), mean over all reference objects",
+    "flicker": "of the objects of frame t-1 linked to frame t or t+1, the fraction absent from t but back in t+1",
+    "area_change": "|A(t+1) - A(t)| over the two frames' mean foreground area, mean over consecutive pairs",
+    "foreground_iou": "IoU of the foreground of consecutive frames, mean over pairs",
+}
+
+
+def _labels(data: Any, name: str, where: str) -> np.ndarray:
+    """A (H, W[, D]) integer label image from a channel-first (1, ...) tensor/array."""
+    array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
+    if array.ndim < 3 or array.shape[0] != 1:
+        raise ValueError(f"'{name}' of {where} must be one channel of instance labels (1, H, W), found {array.shape}.")
+    return array[0]
+
+
+def _plain(value: Any) -> Any:
+    """A scalar from a datalist value as it comes out of collation (a 1-element tensor or list) or not."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray | list | tuple) and np.size(value) == 1:
+        return np.asarray(value).reshape(-1)[0].item()
+    return value
+
+
+class VideoReportWriter:
+    """Evaluator handler writing ``summary.json``, ``metrics.csv`` and overlays of consecutive frames.
+
+    - ``summary.json``: ``{"overall": {...}, "videos": {name: {...}}, "conventions": {...}}``, each with
+      :data:`VIDEO_SCORES` (NaN as null where undefined: object scores without annotated frames, temporal ones with
+      fewer than 2 or 3 frames), ``frames_scored``, ``annotated_frames``, ``linked`` and ``vanished``. ``overall``
+      pools the videos: object scores over all annotated frames, ``flicker`` over all linked objects, the pair
+      means over all consecutive pairs.
+    - ``metrics.csv``: one row per frame: ``video, frame, foreground_area, objects, ap_50, dsb_score, seg`` (the
+      last three empty on frames without a reference).
+    - ``overlays/<video>.png``: the first ``num_overlay_frames`` frames of each video side by side (annotated
+      frames coloured as true positive / false positive / false negative pixels, the others by object).
+
+    Every file is written atomically; an existing report is not overwritten unless ``overwrite``.
+
+    Args:
+        output_dir: the report's folder.
+        video_key, frame_key: keys of the batch (datalist) items naming the video and the frame number. Frames of
+            one video must come in increasing order.
+        pred_key: the output key of the predicted instance labels (1, H, W).
+        label_key: the key of the reference instance labels, read from the output or the batch item; a frame
+            without it (or with ``has_label_key`` false) is not annotated.
+        has_label_key: optional boolean batch key that says whether the frame's label is a real reference (a
+            datalist can carry an empty placeholder label to keep the batches uniform).
+        image_key: the batch key of the image, for the overlays.
+        link_iou: see :class:`~metaseg_monai.metrics.VideoScorer`.
+        num_overlay_frames: frames per overlay (0: none).
+        overwrite: replace an existing report.
+    """
+
+    def __init__(
+        self,
+        output_dir: str | Path,
+        video_key: str = "video",
+        frame_key: str = "frame",
+        pred_key: str = "pred",
+        label_key: str = "label",
+        has_label_key: str | None = None,
+        image_key: str = "image",
+        link_iou: float = 0.3,
+        num_overlay_frames: int = 4,
+        overwrite: bool = False,
+        name: str | None = None,
+    ):
+        if int(num_overlay_frames) != num_overlay_frames or num_overlay_frames < 0:
+            raise ValueError(f"num_overlay_frames must be a whole number >= 0, got {num_overlay_frames!r}.")
+        self.output_dir = Path(output_dir)
+        self.video_key, self.frame_key, self.pred_key = video_key, frame_key, pred_key
+        self.label_key, self.has_label_key, self.image_key = label_key, has_label_key, image_key
+        self.link_iou, self.num_overlay_frames = float(link_iou), int(num_overlay_frames)
+        VideoScorer(self.link_iou)  # validates link_iou now, not at the first frame
+        self.overwrite = bool(overwrite)
+        self.logger = logging.getLogger(name)
+        self._name = name
+        self.reset()
+
+    def attach(self, engine: Engine) -> None:
+        """Reset at ``STARTED``, score at ``ITERATION_COMPLETED``, write at ``COMPLETED``."""
+        from ignite.engine import Events
+
+        if self._name is None:
+            self.logger = engine.logger
+        engine.add_event_handler(Events.STARTED, self.reset)
+        engine.add_event_handler(Events.ITERATION_COMPLETED, self.record)
+        engine.add_event_handler(Events.COMPLETED, self.write)
+
+    def report_files(self) -> list[Path]:
+        found = [p for p in (self.output_dir / METRICS_FILE, self.output_dir / SUMMARY_FILE) if p.exists()]
+        overlays = self.output_dir / OVERLAY_DIR
+        return found + (sorted(overlays.glob("*.png")) if overlays.is_dir() else [])
+
+    def reset(self, engine: Engine | None = None) -> None:
+        """Forget an earlier run and refuse early if a report exists and ``overwrite`` is False."""
+        self._scorers: dict[str, VideoScorer] = {}
+        self._frames: dict[str, list[int]] = {}
+        self._rows: list[dict[str, Any]] = []
+        self._overlays: dict[str, list[tuple[np.ndarray, str]]] = {}
+        found = self.report_files()
+        if found and not self.overwrite:
+            raise FileExistsError(
+                f"video report file '{found[0]}' exists; refusing to overwrite it. Choose another output_dir "
+                "(bundles: --eval_dir), or pass --eval_overwrite True (in Python, overwrite=True)."
+            )
+
+    def record(self, engine: Engine) -> None:
+        """Score every frame of the engine's current iteration."""
+        outputs, batches = engine.state.output, getattr(engine.state, "batch", None)
+        outputs = decollate_batch(outputs, detach=True) if isinstance(outputs, Mapping) else outputs
+        batches = decollate_batch(batches, detach=True) if isinstance(batches, Mapping) else batches
+        if not isinstance(outputs, list) or not isinstance(batches, list) or len(batches) != len(outputs):
+            raise TypeError("VideoReportWriter needs the evaluator's batch and output as per-frame items.")
+        for batch_item, output_item in zip(batches, outputs, strict=True):
+            self.add_frame(batch_item, output_item)
+
+    def add_frame(self, batch_item: Mapping[str, Any], output_item: Mapping[str, Any]) -> None:
+        """Score one frame (``batch_item`` holds the datalist keys, ``output_item`` the prediction)."""
+        for key in (self.video_key, self.frame_key):
+            if key not in batch_item:
+                raise KeyError(
+                    f"a frame lacks '{key}'; the datalist items need '{self.video_key}' and '{self.frame_key}'."
+                )
+        video, frame = str(_plain(batch_item[self.video_key])), int(_plain(batch_item[self.frame_key]))
+        where = f"video '{video}' frame {frame}"
+        seen = self._frames.setdefault(video, [])
+        if seen and frame <= seen[-1]:
+            raise ValueError(f"{where} came after frame {seen[-1]}: the frames of a video must come in time order.")
+        seen.append(frame)
+        if self.pred_key not in output_item:
+            raise KeyError(f"{where}: the evaluator's output has no '{self.pred_key}'.")
+        pred = _labels(output_item[self.pred_key], self.pred_key, where)
+        label = output_item.get(self.label_key)  # the evaluator's output holds None when prepare_batch gave none
+        if label is None:
+            label = batch_item.get(self.label_key)
+        if self.has_label_key is not None and not bool(_plain(batch_item.get(self.has_label_key, False))):
+            label = None
+        truth = None if label is None else _labels(label, self.label_key, where)
+        if truth is not None and truth.shape != pred.shape:
+            raise ValueError(f"{where}: reference {truth.shape} and prediction {pred.shape} differ in shape.")
+        row = self._scorers.setdefault(video, VideoScorer(self.link_iou)).add(pred, truth)
+        self._rows.append({**row, "video": video, "frame": frame})
+        panels = self._overlays.setdefault(video, [])
+        if len(panels) < self.num_overlay_frames and self.image_key in batch_item and pred.ndim == 2:
+            image = _labels(batch_item[self.image_key][:1], self.image_key, where)
+            picture = overlay_classes(image, pred) if truth is None else overlay_errors(image, pred > 0, truth > 0)
+            panels.append((picture, f"frame {frame}" + ("" if truth is None else " (annotated)")))
+
+    @staticmethod
+    def _finite(scores: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in scores.items()}
+
+    def summary(self) -> dict[str, Any]:
+        """The summary as written to ``summary.json``."""
+        videos = {name: scorer.result() for name, scorer in self._scorers.items()}
+        pooled = pool_video_scores(list(self._scorers.values()))
+        return {
+            "overall": self._finite({**pooled, "videos": len(videos)}),
+            "videos": {name: self._finite(scores) for name, scores in videos.items()},
+            "link_iou": self.link_iou,
+            "conventions": CONVENTIONS,
+        }
+
+    def write(self, engine: Engine | None = None) -> None:
+        """Write the report (see the class docstring)."""
+        if not self._rows:
+            raise RuntimeError("VideoReportWriter scored no frames; is the evaluator's datalist empty?")
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        for video, panels in self._overlays.items():
+            if panels:
+                picture = compose_panels([p for p, _ in panels], [t for _, t in panels])
+                safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in video)
+                write_image(self.output_dir / OVERLAY_DIR / f"{safe}.png", picture, overwrite=self.overwrite)
+        with atomic_path(self.output_dir / METRICS_FILE, self.overwrite) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=FRAME_COLUMNS, extrasaction="ignore", lineterminator="\n")
+            writer.writeheader()
+            for row in self._rows:
+                writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
+        summary = self.summary()
+        write_json(self.output_dir / SUMMARY_FILE, summary, overwrite=self.overwrite)
+        overall = summary["overall"]
+        self.logger.info(
+            "video report: %d frames of %d videos, ap_50 %s, flicker %s -> %s",
+            len(self._rows),
+            overall["videos"],
+            overall["ap_50"],
+            overall["flicker"],
+            self.output_dir,
+        )
