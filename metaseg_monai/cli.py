@@ -154,7 +154,8 @@ def shape_switch(
 def sample_data(kind: str, out_dir: str, seed: int = 0, **options: object) -> None:
     """Write a generated dataset in the public layout of KIND into OUT_DIR (new or empty).
 
-    KIND: cell-lines, nuclei-anomaly, annotation-styles, kits21, kits19, msd-spleen, msd-liver, tumor-type, ctc, dsb.
+    KIND: cell-lines, nuclei-anomaly, annotation-styles, kits21, kits19, msd-spleen, msd-liver, tumor-type, ctc, dsb,
+    video-nuclei.
     Size options are passed to the generator, e.g. ``--num_cases 10 --shape "[64,128,128]"``.
     """
     from metaseg_monai.sample_data import SAMPLE_DATA_KINDS, generate_sample_data

@@ -20,6 +20,7 @@ TINY = {
     "tumor-type": {"subjects_per_type": 1},
     "ctc": {"num_frames": 4, "size": (48, 64), "num_cells": 3},
     "dsb": {"num_images": 2},
+    "video-nuclei": {"num_stills": 2, "num_frames": 6, "size": (48, 64), "num_cells": 3},
 }
 
 

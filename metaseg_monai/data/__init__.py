@@ -30,6 +30,7 @@ from metaseg_monai.data.slices import (
 from metaseg_monai.data.splits import SPLIT_NAMES, rank_cases, select_split, split_cases
 from metaseg_monai.data.table import command_line_metadata, input_suffix, load_inference_datalist, load_table_dataset
 from metaseg_monai.data.video import load_video_frames
+from metaseg_monai.data.video_nuclei import load_video_nuclei
 
 __all__ = [
     "AXIAL_AXIS",
@@ -64,6 +65,7 @@ __all__ = [
     "load_multiorgan",
     "load_table_dataset",
     "load_video_frames",
+    "load_video_nuclei",
     "multilabel_datalist",
     "multiorgan_inference_datalist",
     "multiorgan_slice_datalist",

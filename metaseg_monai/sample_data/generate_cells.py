@@ -25,7 +25,7 @@ from metaseg_monai.data.image_io import write_image
 from metaseg_monai.sample_data.phantoms import smooth_noise, wavy_ellipse_mask
 from metaseg_monai.utils.atomic import writes_dataset
 
-__all__ = ["draw_nucleus", "generate_ctc", "generate_dsb"]
+__all__ = ["draw_nucleus", "generate_ctc", "generate_dsb", "generate_video_nuclei"]
 
 
 def draw_nucleus(
@@ -233,6 +233,7 @@ def generate_dsb(
     num_images: int = 6,
     size_range: tuple[int, int] = (64, 128),
     stage: str = "stage1_train",
+    modality: str = "mixed",
 ) -> Path:
     """Write a DSB 2018 stage of ``num_images`` samples; returns ``out_dir`` (the root holding ``stage``).
 
@@ -246,8 +247,12 @@ def generate_dsb(
         num_images: samples to write (>= 1).
         size_range: ``(min, max)`` image side in pixels (min >= 32).
         stage: the stage folder name.
+        modality: ``"mixed"`` (the above), or ``"fluorescence"``: every image grey fluorescence, as the subset of
+            DSB 2018 that StarDist trains on (and the video bundle's stills).
     """
     low, high = (int(s) for s in size_range)
+    if modality not in ("mixed", "fluorescence"):
+        raise ValueError(f"modality must be 'mixed' or 'fluorescence', got {modality!r}.")
     if num_images < 1 or low < 32 or high < low:
         raise ValueError(f"need num_images >= 1 and 32 <= min <= max size, got {num_images} and {size_range}.")
     root = Path(out_dir)
@@ -270,7 +275,7 @@ def generate_dsb(
                 count += 1
         nuclei = ndimage.gaussian_filter((labels > 0).astype(float), 0.8)
         noise = rng.normal(0, 1, (height, width))
-        if index % 2 == 0:  # fluorescence: bright nuclei on a dark background, grey
+        if index % 2 == 0 or modality == "fluorescence":  # fluorescence: bright nuclei on a dark background, grey
             texture = smooth_noise(rng, (height, width), 1.0, unit_std=False)
             grey = 10 + 200 * nuclei * (1 + 0.15 * texture) + 4 * noise
             rgb = np.repeat(np.clip(grey, 0, 255)[..., None], 3, axis=-1)
@@ -282,4 +287,33 @@ def generate_dsb(
         write_image(sample / "images" / f"{image_id}.png", rgba)
         for k in range(1, count + 1):
             write_image(sample / "masks" / f"{_hex_id(rng)}.png", ((labels == k) * 255).astype(np.uint8))
+    return root
+
+
+@writes_dataset()
+def generate_video_nuclei(
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    num_stills: int = 40,
+    num_frames: int = 30,
+    size: tuple[int, int] = (96, 128),
+    num_cells: int = 10,
+    sequences: Sequence[str] = ("01", "02"),
+) -> Path:
+    """Write the Siamese-consistency experiment's two datasets side by side; returns ``out_dir``.
+
+    ``out_dir/dsb2018/stage1_train/``: ``num_stills`` labelled fluorescence stills in the DSB 2018 layout
+    (:func:`generate_dsb`, ``modality="fluorescence"``). ``out_dir/ctc/<sequence>/`` with ``<sequence>_GT`` and
+    ``<sequence>_ST``: unlabelled-for-training videos in the Cell Tracking Challenge layout (:func:`generate_ctc`),
+    whose moving, dividing and blinking (briefly dim) nuclei make a per-frame network flicker; their gold masks
+    (every fifth frame) and silver masks are for evaluation only.
+    """
+    root = Path(out_dir)
+    stills_seed, *video_seeds = (
+        int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(1 + len(sequences))
+    )
+    # the undecorated writers: this function's own staging folder already makes the whole dataset atomic
+    generate_dsb.__wrapped__(root / "dsb2018", stills_seed, num_stills, (64, 128), modality="fluorescence")
+    for sequence, video_seed in zip(sequences, video_seeds, strict=True):
+        generate_ctc.__wrapped__(root / "ctc", video_seed, num_frames, size, num_cells, None, sequence)
     return root

@@ -27,6 +27,7 @@ SAMPLE_DATA_KINDS: dict[str, tuple[str, str]] = {
     "tumor-type": ("metaseg_monai.sample_data.generate_tumor_type:generate_tumor_type", "load_bids_tumor_type"),
     "ctc": ("metaseg_monai.sample_data.generate_cells:generate_ctc", "load_ctc_sequence"),
     "dsb": ("metaseg_monai.sample_data.generate_cells:generate_dsb", "load_dsb2018"),
+    "video-nuclei": ("metaseg_monai.sample_data.generate_cells:generate_video_nuclei", "load_video_nuclei"),
 }
 
 
