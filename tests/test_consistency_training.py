@@ -34,8 +34,10 @@ def test_consistency_loss_is_the_soft_dice_of_the_two_frames():
     logits_t1 = torch.randn(2, 2, 8, 8, requires_grad=True)
     loss = TemporalConsistencyLoss()(logits_t, logits_t1)
     a, b = logits_t.softmax(1)[:, 1], logits_t1.softmax(1)[:, 1]
-    expected = (1 - (2 * (a * b).sum((1, 2)) + 1) / (a.sum((1, 2)) + b.sum((1, 2)) + 1)).mean()
-    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    whole_batch = 1 - (2 * (a * b).sum() + 1) / (a.sum() + b.sum() + 1)  # the authors' code: one ratio per batch
+    assert loss.item() == pytest.approx(whole_batch.item(), rel=1e-6)
+    per_pair = (1 - (2 * (a * b).sum((1, 2)) + 1) / (a.sum((1, 2)) + b.sum((1, 2)) + 1)).mean()
+    assert TemporalConsistencyLoss(batch=False)(logits_t, logits_t1).item() == pytest.approx(per_pair.item(), rel=1e-6)
     loss.backward()
     assert logits_t.grad.abs().sum() > 0 and logits_t1.grad.abs().sum() > 0  # through both frames
     detached = torch.randn(2, 2, 8, 8, requires_grad=True)

@@ -14,11 +14,14 @@ CONSISTENCY_MODES = ("dice", "area")
 class TemporalConsistencyLoss(nn.Module):
     """How different the foreground of frame t and frame t+1 is, from the network's logits of both.
 
-    - ``"dice"`` (the paper): soft Dice between the two foreground probability maps, per sample
+    - ``"dice"`` (the paper): soft Dice between the two foreground probability maps,
       ``1 - (2 sum(a b) + s) / (sum(a) + sum(b) + s)`` with ``s = smooth`` (MONAI's ``DiceLoss`` with the second
-      frame's probabilities as a soft target), averaged over the batch.
+      frame's probabilities as a soft target).
     - ``"area"``: ``|sum(a) - sum(b)| / (sum(a) + sum(b) + s)``, for objects that move too far between frames to
       overlap (the paper's closing suggestion): only the total foreground must persist.
+
+    With ``batch=True`` (the authors' code) the sums run over the whole batch, one ratio per batch; with False, one
+    per pair, averaged.
 
     As the paper's soft Dice, the ``"dice"`` loss is not 0 when two soft maps agree (0.5 where both are 0.5): it
     also pulls the probabilities towards 0 or 1. It is 0 for two identical binary maps.
@@ -33,6 +36,7 @@ class TemporalConsistencyLoss(nn.Module):
         mode: one of :data:`CONSISTENCY_MODES`.
         detach_second: stop the gradient through frame t+1.
         smooth: ``s`` above; the authors' code uses 1.
+        batch: sum over the batch before the ratio (see above).
 
     Shapes: ``logits_t``, ``logits_t1``: (B, C, *spatial), the same; returns a scalar.
     """
@@ -44,6 +48,7 @@ class TemporalConsistencyLoss(nn.Module):
         mode: str = "dice",
         detach_second: bool = False,
         smooth: float = 1.0,
+        batch: bool = True,
     ):
         super().__init__()
         if activation not in ("softmax", "sigmoid"):
@@ -53,8 +58,10 @@ class TemporalConsistencyLoss(nn.Module):
         if smooth <= 0:
             raise ValueError(f"smooth must be > 0 (two empty frames would give 0 / 0), got {smooth}.")
         self.activation, self.foreground_channel, self.mode = activation, int(foreground_channel), mode
-        self.detach_second, self.smooth = bool(detach_second), float(smooth)
-        self.dice = DiceLoss(include_background=True, smooth_nr=self.smooth, smooth_dr=self.smooth, reduction="mean")
+        self.detach_second, self.smooth, self.batch = bool(detach_second), float(smooth), bool(batch)
+        self.dice = DiceLoss(
+            include_background=True, smooth_nr=self.smooth, smooth_dr=self.smooth, batch=self.batch, reduction="mean"
+        )
 
     def foreground(self, logits: torch.Tensor) -> torch.Tensor:
         """Foreground probabilities (B, 1, *spatial) from logits (B, C, *spatial)."""
@@ -76,6 +83,6 @@ class TemporalConsistencyLoss(nn.Module):
             b = b.detach()
         if self.mode == "dice":
             return self.dice(a, b)
-        dims = tuple(range(1, a.dim()))
+        dims = tuple(range(0 if self.batch else 1, a.dim()))
         area_a, area_b = a.sum(dims), b.sum(dims)
         return ((area_a - area_b).abs() / (area_a + area_b + self.smooth)).mean()
