@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from monai.data import MetaTensor, decollate_batch
+from monai.data import MetaTensor
 
 from metaseg_monai.data.image_io import nifti_stem, write_image
+from metaseg_monai.handlers.report_base import ReportHandler, per_item_batch_and_output
 from metaseg_monai.metrics.pixel_scores import confusion_counts, f1_dice_from_counts, summarize_scores
 from metaseg_monai.metrics.swap_matrix import is_true_pair, swap_matrix, swapped_fields, write_swap_matrix_csv
 from metaseg_monai.transforms.metadata import SWAPPED_FIELD_KEY, SWAPPED_KEY, MetadataSpec
@@ -102,7 +103,7 @@ def _file_stem(image_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem) or "image"
 
 
-class SegmentationReportWriter:
+class SegmentationReportWriter(ReportHandler):
     """Write an evaluation report of a binary or multi-class segmentation when a MONAI evaluator completes.
 
     Attach it to a ``SupervisedEvaluator`` (with ``decollate=True``, MONAI's default, and post-processing that makes
@@ -259,16 +260,6 @@ class SegmentationReportWriter:
         rows = self._rows if rows is None else rows
         return [f for f in self.requested_fields if any(f in row for row in rows)]
 
-    def attach(self, engine: Engine) -> None:
-        """Reset at ``STARTED``, score at ``ITERATION_COMPLETED``, write at ``COMPLETED``."""
-        from ignite.engine import Events
-
-        if self._name is None:
-            self.logger = engine.logger
-        engine.add_event_handler(Events.STARTED, self.reset)
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.record)
-        engine.add_event_handler(Events.COMPLETED, self.write)
-
     def reset(self, engine: Engine | None = None) -> None:
         """Forget the rows of an earlier run and refuse early if the report exists and ``overwrite`` is False."""
         self._rows, self._overlays = [], []
@@ -286,10 +277,7 @@ class SegmentationReportWriter:
 
     def record(self, engine: Engine) -> None:
         """Score every image of the engine's current iteration."""
-        outputs, batches = engine.state.output, getattr(engine.state, "batch", None)
-        # decollate=False leaves batch-first dicts: split them into per-image dicts as MONAI would
-        outputs = decollate_batch(outputs, detach=True) if isinstance(outputs, Mapping) else outputs
-        batches = decollate_batch(batches, detach=True) if isinstance(batches, Mapping) else batches
+        batches, outputs = per_item_batch_and_output(engine)
         if not isinstance(outputs, list):
             raise TypeError(f"expected engine.state.output as a list of per-image dicts, found {type(outputs)}.")
         if not isinstance(batches, list) or len(batches) != len(outputs):

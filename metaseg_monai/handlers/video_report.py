@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from monai.data import decollate_batch
 
 from metaseg_monai.data.image_io import write_image
+from metaseg_monai.handlers.report_base import ReportHandler, per_item_batch_and_output
 from metaseg_monai.metrics.temporal import VideoScorer, pool_video_scores
 from metaseg_monai.utils.atomic import atomic_path
 from metaseg_monai.utils.files import write_json
@@ -65,7 +65,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class VideoReportWriter:
+class VideoReportWriter(ReportHandler):
     """Evaluator handler writing ``summary.json``, ``metrics.csv`` and overlays of consecutive frames.
 
     - ``summary.json``: ``{"overall": {...}, "videos": {name: {...}}, "conventions": {...}}``, each with
@@ -121,16 +121,6 @@ class VideoReportWriter:
         self._name = name
         self.reset()
 
-    def attach(self, engine: Engine) -> None:
-        """Reset at ``STARTED``, score at ``ITERATION_COMPLETED``, write at ``COMPLETED``."""
-        from ignite.engine import Events
-
-        if self._name is None:
-            self.logger = engine.logger
-        engine.add_event_handler(Events.STARTED, self.reset)
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.record)
-        engine.add_event_handler(Events.COMPLETED, self.write)
-
     def report_files(self) -> list[Path]:
         found = [p for p in (self.output_dir / METRICS_FILE, self.output_dir / SUMMARY_FILE) if p.exists()]
         overlays = self.output_dir / OVERLAY_DIR
@@ -151,9 +141,7 @@ class VideoReportWriter:
 
     def record(self, engine: Engine) -> None:
         """Score every frame of the engine's current iteration."""
-        outputs, batches = engine.state.output, getattr(engine.state, "batch", None)
-        outputs = decollate_batch(outputs, detach=True) if isinstance(outputs, Mapping) else outputs
-        batches = decollate_batch(batches, detach=True) if isinstance(batches, Mapping) else batches
+        batches, outputs = per_item_batch_and_output(engine)
         if not isinstance(outputs, list) or not isinstance(batches, list) or len(batches) != len(outputs):
             raise TypeError("VideoReportWriter needs the evaluator's batch and output as per-frame items.")
         for batch_item, output_item in zip(batches, outputs, strict=True):
