@@ -24,6 +24,7 @@ from metaseg_monai.metrics.swap_matrix import is_true_pair, swap_matrix, swapped
 from metaseg_monai.transforms.metadata import SWAPPED_FIELD_KEY, SWAPPED_KEY, MetadataSpec
 from metaseg_monai.utils.atomic import atomic_path
 from metaseg_monai.utils.files import write_json
+from metaseg_monai.utils.type_conversion import plain_value, to_numpy
 from metaseg_monai.visualize.class_overlay import class_legend, compose_panels, overlay_classes
 from metaseg_monai.visualize.error_overlay import overlay_errors
 
@@ -82,19 +83,6 @@ def _class_names(class_names: Mapping[int, str] | Sequence[str]) -> dict[int, st
     if len(set(names.values())) != len(names):
         raise ValueError(f"class_names must be unique, found {list(names.values())}.")
     return dict(sorted(names.items()))
-
-
-def _plain(value: Any) -> Any:
-    """A metadata value as a plain Python value: collated tensors/arrays/one-item lists unwrapped, strings kept."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
-        value = value.item() if value.size == 1 else value.tolist()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, (list, tuple)) and len(value) == 1:
-        return _plain(value[0])
-    return value
 
 
 def _file_stem(image_id: str) -> str:
@@ -307,9 +295,9 @@ class SegmentationReportWriter(ReportHandler):
         row: dict[str, Any] = {"image": image_id}
         for field in self.requested_fields:  # grouping columns are optional: absent ones are reported at write
             if field in batch_item or field in output_item:
-                row[field] = _plain(batch_item[field] if field in batch_item else output_item[field])
+                row[field] = plain_value(batch_item[field] if field in batch_item else output_item[field])
         if SWAPPED_FIELD_KEY in batch_item:  # which field was swapped: not a group, but it places the row in the matrix
-            row[SWAPPED_FIELD_KEY] = _plain(batch_item[SWAPPED_FIELD_KEY])
+            row[SWAPPED_FIELD_KEY] = plain_value(batch_item[SWAPPED_FIELD_KEY])
         row.update(scores)
         self._rows.append(row)
         if len(self._overlays) < self.num_overlays:
@@ -324,10 +312,10 @@ class SegmentationReportWriter(ReportHandler):
         def from_value(value: Any) -> str | None:
             if isinstance(value, MetaTensor):
                 name = value.meta.get("filename_or_obj")
-                return str(_plain(name)) if name else None
+                return str(plain_value(name)) if name else None
             if value is None or (isinstance(value, (torch.Tensor, np.ndarray)) and np.size(value) != 1):
                 return None
-            return str(_plain(value))
+            return str(plain_value(value))
 
         if self.image_id_key is not None:
             value = batch_item.get(self.image_id_key, output_item.get(self.image_id_key))
@@ -344,7 +332,7 @@ class SegmentationReportWriter(ReportHandler):
                 return image_id
             meta = item.get(f"{self.image_key}_meta_dict")
             if isinstance(meta, Mapping) and meta.get("filename_or_obj") is not None:
-                return str(_plain(meta["filename_or_obj"]))
+                return str(plain_value(meta["filename_or_obj"]))
         return f"image_{index:04d}"
 
     def _class_scores(self, pred: np.ndarray, label: np.ndarray) -> dict[str, Any]:
@@ -365,7 +353,7 @@ class SegmentationReportWriter(ReportHandler):
 
     def _class_map(self, data: Any, name: str, image_id: str) -> np.ndarray:
         """The (spatial) class-index map of a channel-first tensor: argmax of C > 1 channels, or the values of one."""
-        array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
+        array = to_numpy(data)
         if array.ndim < 3:
             raise ValueError(
                 f"'{name}' of '{image_id}' must be channel-first (C, H, W) or (C, H, W, D), found shape {array.shape}."
@@ -380,7 +368,7 @@ class SegmentationReportWriter(ReportHandler):
 
     def _foreground(self, data: Any, name: str, image_id: str) -> np.ndarray:
         """The (spatial) binary foreground of a channel-first tensor, as described in the class docstring."""
-        array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
+        array = to_numpy(data)
         if array.ndim < 3:
             raise ValueError(
                 f"'{name}' of '{image_id}' must be channel-first (C, H, W) or (C, H, W, D), found shape {array.shape}."
@@ -408,7 +396,7 @@ class SegmentationReportWriter(ReportHandler):
         image: Any, pred: np.ndarray, label: np.ndarray, image_id: str
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(picture (H, W) or (H, W, C), pred, label)`` of a 2D image, or of a volume's busiest slice."""
-        array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+        array = to_numpy(image)
         if array.ndim != pred.ndim + 1 or array.shape[1:] != pred.shape:
             raise ValueError(
                 f"'image' of '{image_id}' must be channel-first with the mask's spatial shape {pred.shape}, found "

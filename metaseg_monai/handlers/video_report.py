@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from metaseg_monai.data.image_io import write_image
 from metaseg_monai.handlers.report_base import ReportHandler, per_item_batch_and_output
 from metaseg_monai.metrics.temporal import VideoScorer, pool_video_scores
 from metaseg_monai.utils.atomic import atomic_path
 from metaseg_monai.utils.files import write_json
+from metaseg_monai.utils.type_conversion import plain_value, to_numpy
 from metaseg_monai.visualize.class_overlay import compose_panels, overlay_classes
 from metaseg_monai.visualize.error_overlay import overlay_errors
 
@@ -50,19 +50,10 @@ CONVENTIONS = {
 
 def _labels(data: Any, name: str, where: str) -> np.ndarray:
     """A (H, W[, D]) integer label image from a channel-first (1, ...) tensor/array."""
-    array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
+    array = to_numpy(data)
     if array.ndim < 3 or array.shape[0] != 1:
         raise ValueError(f"'{name}' of {where} must be one channel of instance labels (1, H, W), found {array.shape}.")
     return array[0]
-
-
-def _plain(value: Any) -> Any:
-    """A scalar from a datalist value as it comes out of collation (a 1-element tensor or list) or not."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray | list | tuple) and np.size(value) == 1:
-        return np.asarray(value).reshape(-1)[0].item()
-    return value
 
 
 class VideoReportWriter(ReportHandler):
@@ -154,7 +145,7 @@ class VideoReportWriter(ReportHandler):
                 raise KeyError(
                     f"a frame lacks '{key}'; the datalist items need '{self.video_key}' and '{self.frame_key}'."
                 )
-        video, frame = str(_plain(batch_item[self.video_key])), int(_plain(batch_item[self.frame_key]))
+        video, frame = str(plain_value(batch_item[self.video_key])), int(plain_value(batch_item[self.frame_key]))
         where = f"video '{video}' frame {frame}"
         seen = self._frames.setdefault(video, [])
         if seen and frame <= seen[-1]:
@@ -166,7 +157,7 @@ class VideoReportWriter(ReportHandler):
         label = output_item.get(self.label_key)  # the evaluator's output holds None when prepare_batch gave none
         if label is None:
             label = batch_item.get(self.label_key)
-        if self.has_label_key is not None and not bool(_plain(batch_item.get(self.has_label_key, False))):
+        if self.has_label_key is not None and not bool(plain_value(batch_item.get(self.has_label_key, False))):
             label = None
         truth = None if label is None else _labels(label, self.label_key, where)
         if truth is not None and truth.shape != pred.shape:

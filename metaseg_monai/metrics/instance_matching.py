@@ -22,8 +22,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 from scipy.optimize import linear_sum_assignment
+
+from metaseg_monai.utils.type_conversion import to_numpy
 
 __all__ = [
     "DSB2018_THRESHOLDS",
@@ -46,9 +47,7 @@ DSB2018_THRESHOLDS = MATCHING_THRESHOLDS
 
 def as_label_image(labels: Any, name: str = "labels") -> np.ndarray:
     """A non-negative integer numpy array from a numpy/torch label image (a leading channel of 1 is dropped)."""
-    if isinstance(labels, torch.Tensor):
-        labels = labels.detach().cpu().numpy()
-    array = np.asarray(labels)
+    array = to_numpy(labels)
     if array.ndim >= 3 and array.shape[0] == 1:
         array = array[0]
     if array.dtype.kind == "b":

@@ -21,6 +21,8 @@ from skimage.filters import threshold_otsu
 from skimage.measure import label as connected_components
 from skimage.morphology import ball, disk
 
+from metaseg_monai.utils.type_conversion import to_numpy
+
 __all__ = [
     "BinaryOpening",
     "BinaryOpeningd",
@@ -32,7 +34,7 @@ __all__ = [
 
 
 def _single_channel(img: Any, name: str) -> np.ndarray:
-    array = img.detach().cpu().numpy() if isinstance(img, torch.Tensor) else np.asarray(img)
+    array = to_numpy(img)
     if array.ndim not in (3, 4) or array.shape[0] != 1:
         raise ValueError(f"{name} needs one channel-first image (1, H, W) or (1, D, H, W), found shape {array.shape}.")
     return array[0]

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from metaseg_monai.data.image_io import write_image
+from metaseg_monai.utils.type_conversion import to_numpy
 from metaseg_monai.visualize.class_overlay import class_legend, compose_panels, overlay_classes
 
 __all__ = ["write_sweep_figure"]
@@ -47,7 +48,7 @@ def write_sweep_figure(
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"sweep figure '{path}' must be a .png file.")
-    picture = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    picture = to_numpy(image)
     if picture.ndim == 3 and picture.shape[0] == 1:
         picture = picture[0]
     maps = np.stack([np.asarray(p) for p in predictions]) if not isinstance(predictions, np.ndarray) else predictions
