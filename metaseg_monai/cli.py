@@ -44,6 +44,7 @@ def compare(
     design: str = "arms",
     sizes: Sequence[int] = (2, 4, 6, 8, 12),
     others: int = 12,
+    stage1_epochs: int | None = None,
 ) -> None:
     """Train and evaluate each arm x seed (or random split) of BUNDLE on DATASET_DIR through the bundle's configs;
     write OUT/report.md (mean F1 +- std over runs, per metadata group, Wilcoxon p vs BASELINE) and OUT/results.csv.
@@ -65,11 +66,31 @@ def compare(
         alternative: Wilcoxon alternative, two-sided or greater (one-sided); default greater with --splits.
         design: arms (the default: VARIANTS x seeds or splits), or few_labels: the FiLM paper's Fig. 2 for the
             multi-organ bundle (FiLM vs single-class U-Net as one organ's scans go from 2 to 12; VARIANTS, SEEDS,
-            BASELINE and SWAP are not used; --splits gives the repeats, default 1).
+            BASELINE and SWAP are not used; --splits gives the repeats, default 1), or stages: stage 0 vs stage 1
+            of the Siamese-consistency bundle over SEEDS (the default for a bundle with stages; EPOCHS for stage
+            0, STAGE1_EPOCHS for stage 1; AP on stills and video, flicker, area change, Wilcoxon).
         sizes: few_labels: the rarer organ's numbers of scans.
         others: few_labels: the other organ's number of scans.
+        stage1_epochs: stages: stage 1's epochs (default EPOCHS).
     """
-    from metaseg_monai.comparison import run_comparison, run_few_label_design
+    from metaseg_monai.bundle import resolve_bundle
+    from metaseg_monai.comparison import run_comparison, run_few_label_design, run_stage_comparison
+
+    if design == "arms" and "stage0_model" in (resolve_bundle(bundle) / "configs" / "train.json").read_text():
+        design = "stages"  # the Siamese bundle has no metadata arms: its comparison is of its two stages
+    if design == "stages":
+        run_stage_comparison(
+            bundle,
+            dataset_dir,
+            out,
+            seeds=seeds,
+            epochs=epochs,
+            stage1_epochs=stage1_epochs,
+            device=device,
+            overrides=overrides,
+            say=_say,
+        )
+        return
 
     if design == "few_labels":
         run_few_label_design(
@@ -86,7 +107,7 @@ def compare(
         )
         return
     if design != "arms":
-        raise ValueError(f"design must be 'arms' or 'few_labels', got {design!r}.")
+        raise ValueError(f"design must be 'arms', 'few_labels' or 'stages', got {design!r}.")
 
     run_comparison(
         bundle,

@@ -59,7 +59,8 @@ def _place_new_keys(merged: dict[str, Any], template: dict[str, Any]) -> dict[st
 
 def _locate(config: dict[str, Any], id_: str, where: str) -> tuple[Any, str | int]:
     """The container and key of ``id_`` in ``config``. A top-level key may itself hold ``#`` (an override file's
-    ``"validate#handlers"``), so the longest such key that starts the id is taken first."""
+    ``"validate#handlers"``), so the longest such key that starts the id is taken first; an id whose head the
+    config lacks becomes a new top-level ``#`` key (what an override file such as ``evaluate.json`` holds)."""
     parts = id_.split("#")
     for n in range(len(parts), 0, -1):
         head = "#".join(parts[:n])
@@ -67,6 +68,9 @@ def _locate(config: dict[str, Any], id_: str, where: str) -> tuple[Any, str | in
             container: Any = config
             keys: list[str | int] = [head, *parts[n:]]
             break
+    is_override_file = any("#" in k for k in config)
+    if len(keys) > 1 and keys[0] not in config and is_override_file:
+        return config, id_  # a new "a#b" id at the top, as an override file states it (MONAI resolves it on read)
     for key in keys[:-1]:
         try:
             container = container[int(key)] if isinstance(container, list) else container[key]

@@ -186,7 +186,7 @@ def test_splits_need_a_bundle_with_split_seed_and_designs_are_checked(tmp_path):
 
     data = tmp_path / "d"
     data.mkdir()
-    with pytest.raises(ValueError, match="design must be 'arms' or 'few_labels', got 'grid'"):
+    with pytest.raises(ValueError, match="design must be 'arms', 'few_labels' or 'stages', got 'grid'"):
         compare("cell_lines_nuclei_segmentation", str(data), str(tmp_path / "o"), design="grid")
     with pytest.raises(ValueError, match="has no split_seed"):
         run_comparison(BUNDLES / "cell_lines_nuclei_segmentation", data, tmp_path / "o2", splits=2)

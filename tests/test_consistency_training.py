@@ -157,3 +157,25 @@ def test_resume_continues_a_consistency_training(tmp_path):
     torch.testing.assert_close(resumed.weight, reference.weight)
     saved = torch.load(tmp_path / "checkpoint_epoch=4.pt", weights_only=True)
     assert saved["trainer"]["epoch_length"] == 9
+
+
+def test_supervised_schedule_is_the_warm_up_without_pairs():
+    labelled = [f"L{i}" for i in range(3)]
+    warm_up = ScheduledBatches(labelled, None, "supervised")
+    assert len(warm_up) == 3 and list(warm_up) == [("supervised", b) for b in labelled]
+    with pytest.raises(ValueError, match="needs a pair loader"):
+        ScheduledBatches(labelled, None, "batch_ratio")
+
+
+def test_initial_weights_load_before_training_and_fail_clearly(tmp_path):
+    from metaseg_monai.networks import load_initial_weights
+
+    source, target = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    torch.save({"model": source.state_dict()}, tmp_path / "model.pt")
+    assert load_initial_weights(target, tmp_path / "model.pt") is target
+    torch.testing.assert_close(target.weight, source.weight)
+    assert load_initial_weights(target, None) is target
+    with pytest.raises(FileNotFoundError, match="train stage 0 first"):
+        load_initial_weights(target, tmp_path / "missing.pt", hint="train stage 0 first")
+    with pytest.raises(ValueError, match="do not fit the network"):
+        load_initial_weights(torch.nn.Linear(4, 2), tmp_path / "model.pt")

@@ -371,7 +371,7 @@ def test_dsb_transform_matches_monai_image_order(dsb_root):
     assert abs(image[label[0].numpy() > 0].mean() - image[label[0].numpy() == 0].mean()) > 40
     plain = LoadDSBInstanceLabeld("label", reverse_indexing=False)(item)["label"]
     assert np.array_equal(plain[0].numpy(), expected) and plain.dtype == label.dtype
-    with pytest.raises(TypeError, match="must hold a DSB masks folder path"):
+    with pytest.raises(TypeError, match="must hold a DSB masks folder or label image path"):
         LoadDSBInstanceLabeld("label")({"label": 3})
 
 

@@ -6,6 +6,7 @@ import pytest
 from metaseg_monai.data import load_video_nuclei
 from metaseg_monai.data.image_io import read_image
 from metaseg_monai.sample_data import generate_sample_data
+from metaseg_monai.sample_data.generate_cells import generate_video_nuclei
 
 
 def test_stills_and_both_sequences(tmp_path):
@@ -32,3 +33,27 @@ def test_missing_folders_are_named(tmp_path):
         load_video_nuclei(tmp_path)
     with pytest.raises(ValueError, match="truth must be one of"):
         load_video_nuclei(tmp_path, truth="gold")
+
+
+def test_the_bundle_datalists_split_stills_and_pair_frames(tmp_path):
+    from metaseg_monai.data import (
+        video_nuclei_evaluation_datalist,
+        video_nuclei_frames,
+        video_nuclei_pairs,
+        video_nuclei_stills,
+    )
+
+    root = generate_video_nuclei(tmp_path / "d", seed=0, num_stills=10, num_frames=6)
+    splits = {s: video_nuclei_stills(root, s) for s in ("train", "val", "test")}
+    ids = [{i["image_id"] for i in items} for items in splits.values()]
+    assert sum(map(len, ids)) == 10 and not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    assert all(i["frame"] == 0 and i["video"] == f"dsb2018/{i['image_id']}" for i in splits["test"])
+    pairs = video_nuclei_pairs(root, ["01", "02"])
+    assert len(pairs) == 10 and pairs[0]["image_t"].endswith("t000.tif") and pairs[0]["image_t1"].endswith("t001.tif")
+    frames = video_nuclei_frames(root, ["02"])
+    assert [f["frame"] for f in frames] == list(range(6)) and {f["video"] for f in frames} == {"ctc/02"}
+    assert "label" in frames[0] and "label" not in frames[1]  # gold masks every fifth frame
+    evaluation = video_nuclei_evaluation_datalist(root, sequences=["01"])
+    assert [i["source"] for i in evaluation] == ["dsb2018"] * len(splits["test"]) + ["ctc"] * 6
+    with pytest.raises(ValueError, match="at least one CTC sequence"):
+        video_nuclei_pairs(root, [])

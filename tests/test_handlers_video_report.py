@@ -94,3 +94,37 @@ def test_frames_out_of_order_and_shape_mismatch_are_errors(tmp_path):
     with pytest.raises(ValueError, match=r"reference \(16, 16\) and prediction \(32, 32\)"):
         _evaluator(bad, VideoReportWriter(tmp_path / "b")).run()
     assert not (tmp_path / "b" / "summary.json").exists()
+
+
+def test_groups_masks_and_area_curves(tmp_path):
+    from metaseg_monai.handlers import read_video_metrics
+
+    blinking, steady = _discs([1, 0, 1, 0, 1]), _discs([1, 1, 1, 1, 1])
+    items = [{**i, "source": "ctc"} for i in _items("01", blinking, {})]
+    items += [{**i, "source": "stills"} for i in _items("still_a", steady[:1], {0: steady[0]})]
+    first = VideoReportWriter(tmp_path / "a", group_key="source", save_masks=True, area_curve_label="stage 0")
+    _evaluator(items, first).run()
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["groups"]["ctc"]["flicker"] == pytest.approx(2 / 5) and summary["groups"]["ctc"]["ap_50"] is None
+    assert summary["groups"]["stills"]["ap_50"] == 1.0 and summary["groups"]["stills"]["videos"] == 1
+    masks = sorted((tmp_path / "a" / "masks" / "01").iterdir())
+    assert [p.name for p in masks] == [f"mask{t:03d}.tif" for t in range(5)]
+    import tifffile
+
+    np.testing.assert_array_equal(tifffile.imread(masks[1]), blinking[1][0])
+    assert tifffile.imread(masks[1]).dtype == np.uint16 and not (tmp_path / "a" / ".masks.partial").exists()
+    rows = read_video_metrics(tmp_path / "a" / "metrics.csv")
+    assert rows[0]["group"] == "ctc" and rows[0]["frame"] == 0 and "ap_50" not in rows[0]
+    assert rows[-1]["ap_50"] == 1.0
+    second = VideoReportWriter(
+        tmp_path / "b", area_curve_label="stage 1", reference_curves={"stage 0": tmp_path / "a" / "metrics.csv"}
+    )
+    _evaluator(_items("01", steady, {}), second).run()
+    assert (tmp_path / "b" / "area_curves" / "01.png").is_file()
+    with pytest.raises(FileNotFoundError, match="metrics file"):
+        VideoReportWriter(tmp_path / "c", area_curve_label="x", reference_curves={"y": tmp_path / "none.csv"})
+    with pytest.raises(ValueError, match="give area_curve_label"):
+        VideoReportWriter(tmp_path / "c", reference_curves={"y": tmp_path / "a" / "metrics.csv"})
+    mixed = [{**i, "source": "ctc" if i["frame"] == 0 else "other"} for i in _items("01", steady[:2], {})]
+    with pytest.raises(ValueError, match="is in group 'other'"):
+        _evaluator(mixed, VideoReportWriter(tmp_path / "d", group_key="source")).run()

@@ -211,7 +211,6 @@ def test_from_config_forms():
         ),
         ([{"type": "continuous"}], ["non-empty string 'name'"]),
         ([CELL, {**SIZE, "name": "cell_line"}], ["unique", "['cell_line']"]),
-        ([], ["at least one field"]),
         ("cell_line", ["list of fields"]),
         ([42], ["CategoricalField, ContinuousField or dict", "42"]),
     ],
@@ -377,3 +376,8 @@ def test_swap_metadata_gives_every_other_category_and_keeps_the_label():
     # swap mode refuses a sample that was not swapped: it would be evaluated with its true metadata
     with pytest.raises(ValueError, match=r"a\.png.*swap_metadata"):
         EncodeMetadatad(spec, mode="swap")(items[0])
+
+
+def test_an_empty_spec_is_a_network_without_metadata():
+    spec = MetadataSpec([])
+    assert spec.num_features == 0 and spec.encode({"image": "a.png"}).shape == (0,)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tifffile
+import torch
 
 from metaseg_monai.data import load_video_frames
 from metaseg_monai.data.image_io import write_image
@@ -60,3 +61,16 @@ def test_area_curve_png(tmp_path):
         write_area_curve(path, {"stage 0": [1, 2]})
     with pytest.raises(ValueError, match="no frames"):
         write_area_curve(tmp_path / "b.png", {"stage 0": []})
+
+
+def test_grey_transform_averages_rgb_and_refuses_other_channels():
+    from metaseg_monai.transforms import ToGrey, ToGreyd
+
+    rgba = np.stack([np.full((4, 5), v, np.uint8) for v in (30, 60, 90, 255)])
+    grey = ToGrey()(rgba)
+    assert grey.shape == (1, 4, 5) and grey.dtype == np.float32 and np.allclose(grey, 60.0)
+    tensor = ToGreyd("image")({"image": torch.as_tensor(rgba[:3])})["image"]
+    assert tensor.shape == (1, 4, 5) and torch.allclose(tensor, torch.full((1, 4, 5), 60.0))
+    assert ToGrey()(np.ones((1, 4, 5))).shape == (1, 4, 5)
+    with pytest.raises(ValueError, match="key 'image': expected a grey, RGB or RGBA image"):
+        ToGreyd("image")({"image": np.ones((2, 4, 5))})

@@ -124,6 +124,7 @@ def check_settings(settings: Mapping[str, Any]) -> Mapping[str, Any]:
         checker.fail("workflow", f"one of {list(WORKFLOWS)}", workflow)
     checker.choice("conditioning", CONDITIONINGS)
     checker.choice("lr_mode", CYCLIC_MODES)
+    checker.choice("stage", (0, 1))  # the Siamese-consistency bundle: supervised warm-up, then consistency
     checker.choice("metadata_mode", ENCODE_MODES if workflow == "evaluate" else TRAIN_MODES)
     for key in ("epochs", "val_interval", "batch_size"):
         checker.integer(key, 1)

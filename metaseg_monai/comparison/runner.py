@@ -189,8 +189,10 @@ def _epoch_progress(epochs: int, started: float, say: Callable[[str], None]) -> 
         def _report(engine: Any) -> None:
             output = engine.state.output
             text = f"epoch {engine.state.epoch:>3}/{epochs}"
-            if isinstance(output, list) and output and "loss" in output[0]:
-                text += f"  loss {float(output[0]['loss']):.3f}"
+            if isinstance(output, list) and output:  # decollated per item; ConsistencyTrainer's is one dict
+                output = output[0]
+            if isinstance(output, dict) and "loss" in output:
+                text += f"  loss {float(output['loss']):.3f}"
             best = getattr(evaluator.state, "best_metric", -1)
             if best is not None and best > -1:
                 text += f"  best val {best:.3f}"

@@ -30,7 +30,13 @@ from metaseg_monai.data.slices import (
 from metaseg_monai.data.splits import SPLIT_NAMES, rank_cases, select_split, split_cases
 from metaseg_monai.data.table import command_line_metadata, input_suffix, load_inference_datalist, load_table_dataset
 from metaseg_monai.data.video import load_video_frames
-from metaseg_monai.data.video_nuclei import load_video_nuclei
+from metaseg_monai.data.video_nuclei import (
+    load_video_nuclei,
+    video_nuclei_evaluation_datalist,
+    video_nuclei_frames,
+    video_nuclei_pairs,
+    video_nuclei_stills,
+)
 
 __all__ = [
     "AXIAL_AXIS",
@@ -78,5 +84,9 @@ __all__ = [
     "take_slices",
     "task_label_keys",
     "tumor_type_slice_datalist",
+    "video_nuclei_evaluation_datalist",
+    "video_nuclei_frames",
+    "video_nuclei_pairs",
+    "video_nuclei_stills",
     "volume_slices_datalist",
 ]

@@ -136,6 +136,9 @@ def load_dsb2018(
 class LoadDSBInstanceLabeld(MapTransform):
     """Replace a DSB ``masks`` folder path with its instance map, a ``MetaTensor`` of shape ``(1, *spatial)`` int32.
 
+    A path to a label image file (one image of instance ids, as the Cell Tracking Challenge's ``man_seg*.tif``) is
+    read as it is, so that DSB stills and CTC frames load their references with one transform.
+
     With ``reverse_indexing=True`` (the default, as MONAI's ``PILReader``/``ITKReader`` in ``LoadImaged``) the map
     is ``(1, W, H)`` so that it lines up with the image loaded by ``LoadImaged`` + ``EnsureChannelFirstd``; with
     False it is ``(1, H, W)`` (numpy / PIL order).
@@ -155,8 +158,18 @@ class LoadDSBInstanceLabeld(MapTransform):
         for key in self.key_iterator(d):
             path = d[key]
             if not isinstance(path, (str, os.PathLike)):
-                raise TypeError(f"key {key!r} must hold a DSB masks folder path, found {type(path).__name__}.")
-            label = dsb_instance_label(Path(path).parent)
+                raise TypeError(
+                    f"key {key!r} must hold a DSB masks folder or label image path, found {type(path).__name__}."
+                )
+            if Path(path).is_dir():
+                label = dsb_instance_label(Path(path).parent)
+            else:
+                label = read_image(path, f"instance label of key {key!r}")
+                if label.ndim != 2:
+                    raise ValueError(
+                        f"instance label '{path}' must be one 2D image of object ids, found {label.shape}."
+                    )
+                label = label.astype(np.int32)
             if self.reverse_indexing:
                 label = label.T
             d[key] = MetaTensor(np.ascontiguousarray(label)[None], meta={"filename_or_obj": os.fspath(path)})

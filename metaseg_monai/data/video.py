@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from metaseg_monai.data.image_io import IMAGE_SUFFIXES, read_image
+from metaseg_monai.utils.colour import grey_channel
 from metaseg_monai.utils.sorting import natural_key
 
 __all__ = ["load_video_frames"]
@@ -17,11 +18,11 @@ _TIFF = (".tif", ".tiff")
 
 def _grey(frame: np.ndarray, where: str) -> np.ndarray:
     """(H, W) or (H, W, C<=4) as (1, H, W) float32; colour frames averaged over R, G, B (alpha dropped)."""
-    if frame.ndim == 3 and frame.shape[-1] in (3, 4):
-        frame = frame[..., :3].astype(np.float32).mean(-1)
-    if frame.ndim != 2:
+    if frame.ndim == 2:
+        frame = frame[..., None]
+    if frame.ndim != 3:
         raise ValueError(f"{where}: a frame must be 2D grey or RGB(A), found shape {frame.shape}.")
-    return frame.astype(np.float32)[None]
+    return np.moveaxis(grey_channel(frame, -1, where), -1, 0)
 
 
 def _tiff_frames(tif) -> list[np.ndarray]:

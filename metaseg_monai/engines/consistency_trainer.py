@@ -21,7 +21,7 @@ from monai.utils.enums import CommonKeys as Keys
 
 __all__ = ["CONSISTENCY_SCHEDULES", "ConsistencyTrainer", "ScheduledBatches"]
 
-CONSISTENCY_SCHEDULES = ("batch_ratio", "epoch_ratio", "loss_weight")
+CONSISTENCY_SCHEDULES = ("supervised", "batch_ratio", "epoch_ratio", "loss_weight")
 SUPERVISED, CONSISTENCY, JOINT = "supervised", "consistency", "joint"
 
 
@@ -33,6 +33,8 @@ class ScheduledBatches:
     - ``"epoch_ratio"`` (the paper's 2:1): ``supervised_epochs`` passes over the labelled loader, then
       ``consistency_epochs`` passes over the pair loader; one engine epoch is one such round.
     - ``"loss_weight"``: one pass over the labelled loader, each labelled batch with a pair batch (``"joint"``).
+    - ``"supervised"``: one pass over the labelled loader and no pairs (the supervised warm-up, stage 0); the pair
+      loader is not read and may be None.
 
     The pair loader is cycled: a consistency batch continues where the previous one, in this epoch or the last,
     stopped, so every pair is seen however short the labelled loader is (after a resume it starts a fresh pass).
@@ -42,7 +44,7 @@ class ScheduledBatches:
     def __init__(
         self,
         labelled: Iterable,
-        pairs: Iterable,
+        pairs: Iterable | None,
         schedule: str = "batch_ratio",
         supervised_batches: int = 7,
         consistency_batches: int = 5,
@@ -64,14 +66,19 @@ class ScheduledBatches:
         self.labelled, self.pairs, self.schedule = labelled, pairs, schedule
         self.supervised_batches, self.consistency_batches = int(supervised_batches), int(consistency_batches)
         self.supervised_epochs, self.consistency_epochs = int(supervised_epochs), int(consistency_epochs)
-        self.n_labelled, self.n_pairs = len(labelled), len(pairs)  # type: ignore[arg-type]
-        if self.n_labelled == 0 or self.n_pairs == 0:
+        if pairs is None and schedule != SUPERVISED:
+            raise ValueError(f"the {schedule!r} schedule needs a pair loader; only 'supervised' runs without one.")
+        self.n_labelled = len(labelled)  # type: ignore[arg-type]
+        self.n_pairs = 0 if schedule == SUPERVISED else len(pairs)  # type: ignore[arg-type]
+        if self.n_labelled == 0 or (schedule != SUPERVISED and self.n_pairs == 0):
             raise ValueError(f"both loaders need batches, found {self.n_labelled} labelled and {self.n_pairs} pair.")
         self._pair_iter: Iterator | None = None
         if len(self) == 0:
             raise ValueError(f"the {schedule!r} schedule with these counts gives epochs of no iterations.")
 
     def __len__(self) -> int:
+        if self.schedule == SUPERVISED:
+            return self.n_labelled
         if self.schedule == "batch_ratio":
             blocks = math.ceil(self.n_labelled / self.supervised_batches)
             return self.n_labelled + blocks * self.consistency_batches
@@ -97,6 +104,10 @@ class ScheduledBatches:
                 yield CONSISTENCY, self._next_pair()
             return
         labelled = iter(self.labelled)
+        if self.schedule == SUPERVISED:
+            for batch in labelled:
+                yield SUPERVISED, batch
+            return
         if self.schedule == "loss_weight":
             for batch in labelled:
                 yield JOINT, (batch, self._next_pair())
@@ -122,8 +133,8 @@ class ConsistencyTrainer(SupervisedTrainer):
     supervised iterations also hold image, label and pred. Training metrics (``key_train_metric``) would see
     iterations without labels, so they, post-processing and decollation are not taken: validate with an
     evaluator instead. The output stays one dictionary (not decollated): give ``StatsHandler`` and
-    ``TensorBoardStatsHandler`` ``output_transform=monai.handlers.from_engine(["loss"], first=True)``, as the
-    bundles do (their default ``lambda x: x[0]`` expects a decollated list).
+    ``TensorBoardStatsHandler`` ``output_transform=lambda output: output["loss"]``, as the video bundle does (their
+    default ``lambda x: x[0]`` expects a decollated list, and ``from_engine`` returns a tuple for a dictionary).
 
     ``optimizer`` is the one that an ``LrScheduleHandler`` and ``resumable_checkpoint_handlers`` see; a
     ``consistency_optimizer`` keeps its learning rate fixed, and its state is saved only if it is added to the
@@ -133,7 +144,8 @@ class ConsistencyTrainer(SupervisedTrainer):
         device, max_epochs, network, optimizer, loss_function, prepare_batch, inferer, train_handlers, amp: as
             ``SupervisedTrainer``; ``optimizer`` steps the supervised loss.
         labelled_loader: batches of labelled stills (what ``prepare_batch`` reads).
-        pair_loader: batches of unlabelled pairs, dictionaries with ``pair_keys``, each (B, C, *spatial).
+        pair_loader: batches of unlabelled pairs, dictionaries with ``pair_keys``, each (B, C, *spatial); not read
+            (may be None) with the ``"supervised"`` schedule.
         consistency_loss: ``(logits_t, logits_t1) -> scalar``, e.g.
             :class:`~metaseg_monai.losses.TemporalConsistencyLoss`.
         schedule, supervised_batches, consistency_batches, supervised_epochs, consistency_epochs: see
@@ -150,7 +162,7 @@ class ConsistencyTrainer(SupervisedTrainer):
         device: str | torch.device,
         max_epochs: int,
         labelled_loader: Iterable,
-        pair_loader: Iterable,
+        pair_loader: Iterable | None,
         network: torch.nn.Module,
         optimizer: torch.optim.Optimizer,
         loss_function: Callable,

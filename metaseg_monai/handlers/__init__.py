@@ -13,7 +13,7 @@ from metaseg_monai.handlers.checkpoint import (
 from metaseg_monai.handlers.early_stopping import ValidationEarlyStopping
 from metaseg_monai.handlers.metadata_spec_saver import SPEC_FILENAME, MetadataSpecSaver
 from metaseg_monai.handlers.segmentation_report import MULTI_CLASS_F1, SegmentationReportWriter, existing_report_files
-from metaseg_monai.handlers.video_report import VIDEO_SCORES, VideoReportWriter
+from metaseg_monai.handlers.video_report import VIDEO_SCORES, VideoReportWriter, read_video_metrics
 
 __all__ = [
     "DEFAULT_CHECKPOINT_PATTERN",
@@ -30,5 +30,6 @@ __all__ = [
     "VideoReportWriter",
     "existing_report_files",
     "find_latest_checkpoint",
+    "read_video_metrics",
     "resumable_checkpoint_handlers",
 ]

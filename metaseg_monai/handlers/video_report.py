@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,17 +25,20 @@ from metaseg_monai.metrics.temporal import VideoScorer, pool_video_scores
 from metaseg_monai.utils.atomic import atomic_path
 from metaseg_monai.utils.files import write_json
 from metaseg_monai.utils.type_conversion import plain_value, to_numpy
+from metaseg_monai.visualize.area_curve import write_area_curve
 from metaseg_monai.visualize.class_overlay import compose_panels, overlay_classes
 from metaseg_monai.visualize.error_overlay import overlay_errors
 
 if TYPE_CHECKING:
     from ignite.engine import Engine
 
-__all__ = ["VIDEO_SCORES", "VideoReportWriter"]
+__all__ = ["VIDEO_SCORES", "VideoReportWriter", "read_video_metrics"]
 
 VIDEO_SCORES = ("ap_50", "dsb_score", "seg", "flicker", "area_change", "foreground_iou")
 FRAME_COLUMNS = ("video", "frame", "foreground_area", "objects", "ap_50", "dsb_score", "seg")
+GROUP_COLUMN = "group"
 METRICS_FILE, SUMMARY_FILE, OVERLAY_DIR = "metrics.csv", "summary.json", "overlays"
+MASK_DIR, AREA_DIR = "masks", "area_curves"
 CONVENTIONS = {
     "ap_50": "TP / (TP + FP + FN) at IoU >= 0.5, one-to-one matching of most pairs (StarDist), mean over annotated "
     "frames",
@@ -46,6 +50,33 @@ CONVENTIONS = {
     "area_change": "|A(t+1) - A(t)| over the two frames' mean foreground area, mean over consecutive pairs",
     "foreground_iou": "IoU of the foreground of consecutive frames, mean over pairs",
 }
+
+
+def _safe_name(video: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in video)
+
+
+def read_video_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a video report's ``metrics.csv``: ``frame`` as int, scores as floats (absent: not a key).
+
+    Raises:
+        ValueError: the file lacks the report's columns, or a cell is not a number (line named).
+    """
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in ("video", "frame", "foreground_area") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"'{path}' is not a video report's metrics.csv: it lacks {missing}.")
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            try:
+                parsed = {k: v for k, v in row.items() if k in ("video", GROUP_COLUMN)}
+                parsed["frame"] = int(row["frame"])
+                parsed.update({k: float(v) for k, v in row.items() if k in FRAME_COLUMNS[2:] and v != ""})
+            except ValueError as err:
+                raise ValueError(f"'{path}' line {line}: {err}.") from err
+            rows.append(parsed)
+    return rows
 
 
 def _labels(data: Any, name: str, where: str) -> np.ndarray:
@@ -63,11 +94,16 @@ class VideoReportWriter(ReportHandler):
       :data:`VIDEO_SCORES` (NaN as null where undefined: object scores without annotated frames, temporal ones with
       fewer than 2 or 3 frames), ``frames_scored``, ``annotated_frames``, ``linked`` and ``vanished``. ``overall``
       pools the videos: object scores over all annotated frames, ``flicker`` over all linked objects, the pair
-      means over all consecutive pairs.
+      means over all consecutive pairs. With ``group_key``, ``"groups": {group: {...}}`` pools each group's videos
+      alike (e.g. the labelled stills apart from the video frames).
     - ``metrics.csv``: one row per frame: ``video, frame, foreground_area, objects, ap_50, dsb_score, seg`` (the
-      last three empty on frames without a reference).
+      last three empty on frames without a reference), and ``group`` with ``group_key``.
     - ``overlays/<video>.png``: the first ``num_overlay_frames`` frames of each video side by side (annotated
       frames coloured as true positive / false positive / false negative pixels, the others by object).
+    - with ``save_masks``: ``masks/<video>/maskTTT.tif``, each frame's instance labels as uint16 (the Cell Tracking
+      Challenge's result naming), written as the frames come.
+    - with ``area_curve_label``: ``area_curves/<video>.png``, the foreground area per frame (the Siamese paper's
+      Fig. 3a), beside the curves of the same video in other reports' ``metrics.csv`` (``reference_curves``).
 
     Every file is written atomically; an existing report is not overwritten unless ``overwrite``.
 
@@ -78,11 +114,16 @@ class VideoReportWriter(ReportHandler):
         pred_key: the output key of the predicted instance labels (1, H, W).
         label_key: the key of the reference instance labels, read from the output or the batch item; a frame
             without it (or with ``has_label_key`` false) is not annotated.
+        group_key: optional batch key whose value groups videos in the summary (one value per video).
         has_label_key: optional boolean batch key that says whether the frame's label is a real reference (a
             datalist can carry an empty placeholder label to keep the batches uniform).
         image_key: the batch key of the image, for the overlays.
         link_iou: see :class:`~metaseg_monai.metrics.VideoScorer`.
         num_overlay_frames: frames per overlay (0: none).
+        save_masks: write every frame's instance labels.
+        area_curve_label: the legend of this report's curve in the area figure; None draws none.
+        reference_curves: ``{legend: path of another report's metrics.csv}`` drawn in the same figure (e.g. stage
+            0's inference beside stage 1's); read when the report is written, a video it lacks is left out.
         overwrite: replace an existing report.
     """
 
@@ -93,10 +134,14 @@ class VideoReportWriter(ReportHandler):
         frame_key: str = "frame",
         pred_key: str = "pred",
         label_key: str = "label",
+        group_key: str | None = None,
         has_label_key: str | None = None,
         image_key: str = "image",
         link_iou: float = 0.3,
         num_overlay_frames: int = 4,
+        save_masks: bool = False,
+        area_curve_label: str | None = None,
+        reference_curves: Mapping[str, str | Path] | None = None,
         overwrite: bool = False,
         name: str | None = None,
     ):
@@ -105,8 +150,16 @@ class VideoReportWriter(ReportHandler):
         self.output_dir = Path(output_dir)
         self.video_key, self.frame_key, self.pred_key = video_key, frame_key, pred_key
         self.label_key, self.has_label_key, self.image_key = label_key, has_label_key, image_key
+        self.group_key = group_key
         self.link_iou, self.num_overlay_frames = float(link_iou), int(num_overlay_frames)
         VideoScorer(self.link_iou)  # validates link_iou now, not at the first frame
+        self.save_masks, self.area_curve_label = bool(save_masks), area_curve_label
+        self.reference_curves = {str(k): Path(v) for k, v in (reference_curves or {}).items()}
+        if self.reference_curves and area_curve_label is None:
+            raise ValueError("reference_curves are drawn in the area figure; give area_curve_label too.")
+        for label, path in self.reference_curves.items():
+            if not path.is_file():
+                raise FileNotFoundError(f"reference curve '{label}': metrics file '{path}' not found.")
         self.overwrite = bool(overwrite)
         self.logger = logging.getLogger(name)
         self._name = name
@@ -114,15 +167,22 @@ class VideoReportWriter(ReportHandler):
 
     def report_files(self) -> list[Path]:
         found = [p for p in (self.output_dir / METRICS_FILE, self.output_dir / SUMMARY_FILE) if p.exists()]
-        overlays = self.output_dir / OVERLAY_DIR
-        return found + (sorted(overlays.glob("*.png")) if overlays.is_dir() else [])
+        for folder, pattern in ((OVERLAY_DIR, "*.png"), (AREA_DIR, "*.png"), (MASK_DIR, "*/*.tif")):
+            if (self.output_dir / folder).is_dir():
+                found += sorted((self.output_dir / folder).glob(pattern))
+        return found
 
     def reset(self, engine: Engine | None = None) -> None:
         """Forget an earlier run and refuse early if a report exists and ``overwrite`` is False."""
         self._scorers: dict[str, VideoScorer] = {}
         self._frames: dict[str, list[int]] = {}
+        self._groups: dict[str, str] = {}
         self._rows: list[dict[str, Any]] = []
         self._overlays: dict[str, list[tuple[np.ndarray, str]]] = {}
+        # masks are staged and moved into place by write(), so that an interrupted run leaves no partial set
+        self._mask_staging = self.output_dir / f".{MASK_DIR}.partial"
+        if self._mask_staging.exists():
+            shutil.rmtree(self._mask_staging)
         found = self.report_files()
         if found and not self.overwrite:
             raise FileExistsError(
@@ -151,6 +211,12 @@ class VideoReportWriter(ReportHandler):
         if seen and frame <= seen[-1]:
             raise ValueError(f"{where} came after frame {seen[-1]}: the frames of a video must come in time order.")
         seen.append(frame)
+        if self.group_key is not None:
+            if self.group_key not in batch_item:
+                raise KeyError(f"{where} lacks the group key '{self.group_key}'.")
+            group = str(plain_value(batch_item[self.group_key]))
+            if self._groups.setdefault(video, group) != group:
+                raise ValueError(f"{where} is in group '{group}', its earlier frames in '{self._groups[video]}'.")
         if self.pred_key not in output_item:
             raise KeyError(f"{where}: the evaluator's output has no '{self.pred_key}'.")
         pred = _labels(output_item[self.pred_key], self.pred_key, where)
@@ -163,12 +229,26 @@ class VideoReportWriter(ReportHandler):
         if truth is not None and truth.shape != pred.shape:
             raise ValueError(f"{where}: reference {truth.shape} and prediction {pred.shape} differ in shape.")
         row = self._scorers.setdefault(video, VideoScorer(self.link_iou)).add(pred, truth)
-        self._rows.append({**row, "video": video, "frame": frame})
+        self._rows.append({**row, "video": video, "frame": frame, GROUP_COLUMN: self._groups.get(video, "")})
+        if self.save_masks:
+            mask = self._mask_staging / _safe_name(video) / f"mask{frame:03d}.tif"
+            write_image(mask, pred.astype(np.uint16), overwrite=True)
         panels = self._overlays.setdefault(video, [])
         if len(panels) < self.num_overlay_frames and self.image_key in batch_item and pred.ndim == 2:
             image = _labels(batch_item[self.image_key][:1], self.image_key, where)
             picture = overlay_classes(image, pred) if truth is None else overlay_errors(image, pred > 0, truth > 0)
             panels.append((picture, f"frame {frame}" + ("" if truth is None else " (annotated)")))
+
+    def _write_area_curves(self) -> None:
+        references = {label: read_video_metrics(path) for label, path in self.reference_curves.items()}
+        for video in self._scorers:
+            curves = {self.area_curve_label: [r["foreground_area"] for r in self._rows if r["video"] == video]}
+            for label, rows in references.items():
+                theirs = [r["foreground_area"] for r in rows if r["video"] == video]
+                if theirs:
+                    curves[label] = theirs
+            path = self.output_dir / AREA_DIR / f"{_safe_name(video)}.png"
+            write_area_curve(path, curves, title=video, overwrite=self.overwrite)
 
     @staticmethod
     def _finite(scores: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,8 +258,13 @@ class VideoReportWriter(ReportHandler):
         """The summary as written to ``summary.json``."""
         videos = {name: scorer.result() for name, scorer in self._scorers.items()}
         pooled = pool_video_scores(list(self._scorers.values()))
+        groups = {}
+        for group in dict.fromkeys(self._groups.values()):
+            members = [s for name, s in self._scorers.items() if self._groups[name] == group]
+            groups[group] = self._finite({**pool_video_scores(members), "videos": len(members)})
         return {
             "overall": self._finite({**pooled, "videos": len(videos)}),
+            **({"groups": groups} if self.group_key is not None else {}),
             "videos": {name: self._finite(scores) for name, scores in videos.items()},
             "link_iou": self.link_iou,
             "conventions": CONVENTIONS,
@@ -193,10 +278,16 @@ class VideoReportWriter(ReportHandler):
         for video, panels in self._overlays.items():
             if panels:
                 picture = compose_panels([p for p, _ in panels], [t for _, t in panels])
-                safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in video)
-                write_image(self.output_dir / OVERLAY_DIR / f"{safe}.png", picture, overwrite=self.overwrite)
+                write_image(self.output_dir / OVERLAY_DIR / f"{_safe_name(video)}.png", picture, self.overwrite)
+        if self.area_curve_label is not None:
+            self._write_area_curves()
+        if self.save_masks:
+            if (self.output_dir / MASK_DIR).exists():
+                shutil.rmtree(self.output_dir / MASK_DIR)  # refused in reset() unless overwrite
+            self._mask_staging.rename(self.output_dir / MASK_DIR)
         with atomic_path(self.output_dir / METRICS_FILE, self.overwrite) as tmp, open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=FRAME_COLUMNS, extrasaction="ignore", lineterminator="\n")
+            columns = (*FRAME_COLUMNS, GROUP_COLUMN) if self.group_key is not None else FRAME_COLUMNS
+            writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
             writer.writeheader()
             for row in self._rows:
                 writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})

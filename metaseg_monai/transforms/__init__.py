@@ -1,5 +1,6 @@
 """Transforms for metadata-conditioned segmentation."""
 
+from metaseg_monai.transforms.grey import COLOUR_CHANNELS, ToGrey, ToGreyd, grey_channel
 from metaseg_monai.transforms.heads import ClassIndexLabeld, ForegroundOfTaskd, RouteByTaskd, SelectHeadd, task_of
 from metaseg_monai.transforms.instances import (
     BinaryOpening,
@@ -23,6 +24,7 @@ from metaseg_monai.transforms.metadata import (
 from metaseg_monai.transforms.polygon import PolygonizeMaskd, count_polygon_vertices, polygonize_mask
 
 __all__ = [
+    "COLOUR_CHANNELS",
     "ENCODE_MODES",
     "SWAPPED_FIELD_KEY",
     "SWAPPED_KEY",
@@ -41,7 +43,10 @@ __all__ = [
     "PolygonizeMaskd",
     "RouteByTaskd",
     "SelectHeadd",
+    "ToGrey",
+    "ToGreyd",
     "count_polygon_vertices",
+    "grey_channel",
     "polygonize_mask",
     "sample_id_of",
     "swap_metadata",

@@ -262,7 +262,8 @@ class MetadataSpec:
             ``{"name": "cell_line", "type": "categorical", "categories": ["HeLa", "MDCK"]}``,
             ``{"name": "tumor_size", "type": "continuous", "mean": 4.0, "std": 3.0}`` or
             ``{"name": "age", "type": "continuous", "minimum": 0, "maximum": 100}``; continuous fields may add a
-            valid range, ``"valid_min"``/``"valid_max"`` (e.g. ``"valid_min": 0.0`` for a size).
+            valid range, ``"valid_min"``/``"valid_max"`` (e.g. ``"valid_min": 0.0`` for a size). An empty list
+            is the spec of a network that reads no metadata (width 0, e.g. the video bundle's U-Net).
     """
 
     def __init__(self, fields: Sequence[Field | Mapping[str, Any]]) -> None:
@@ -272,8 +273,6 @@ class MetadataSpec:
         for f in parsed:
             if not isinstance(f, (CategoricalField, ContinuousField)):
                 raise ValueError(f"metadata field must be a CategoricalField, ContinuousField or dict, got {f!r}.")
-        if not parsed:
-            raise ValueError("a MetadataSpec needs at least one field.")
         names = [f.name for f in parsed]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -322,7 +321,7 @@ class MetadataSpec:
                 parts.append(f.encode(sample[f.name], sample_id))
             else:
                 raise ValueError(f"{_at(sample_id, f.name)} is missing; keys present: {sorted(map(str, sample))}")
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        return np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, np.float32)
 
     def __repr__(self) -> str:
         return f"MetadataSpec({list(self.fields)!r})"
