@@ -96,8 +96,8 @@ def test_stage1_without_stage0_fails_before_writing(dataset, tmp_path):
     )
     with pytest.raises(RuntimeError) as err:
         wf.initialize()
-        wf.run()
-    assert "train --stage 0 first" in repr(err.value.__cause__) or "train --stage 0 first" in str(err.value)
+    assert "no trained model at" in repr(err.value.__cause__) and "--stage0_model" in repr(err.value.__cause__)
+    assert not out.exists()
     bad = bundle_workflow(BUNDLE, "train.json", "train", dataset_dir=str(dataset), output_dir=str(out), stage=2, **TINY)
     with pytest.raises(RuntimeError) as err:
         bad.initialize()

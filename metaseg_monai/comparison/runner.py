@@ -192,7 +192,8 @@ def _epoch_progress(epochs: int, started: float, say: Callable[[str], None]) -> 
             if isinstance(output, list) and output:  # decollated per item; ConsistencyTrainer's is one dict
                 output = output[0]
             if isinstance(output, dict) and "loss" in output:
-                text += f"  loss {float(output['loss']):.3f}"
+                loss = output["loss"]
+                text += f"  loss {float(loss.detach() if hasattr(loss, 'detach') else loss):.3f}"
             best = getattr(evaluator.state, "best_metric", -1)
             if best is not None and best > -1:
                 text += f"  best val {best:.3f}"
