@@ -55,3 +55,19 @@ def test_connected_components_min_size_and_dictionary_versions():
     volume = np.zeros((1, 6, 6, 6), np.float32)
     volume[0, 1:4, 1:4, 1:4] = 1
     assert BinaryOpening(1)(volume).sum() > 0 and ConnectedComponents()(volume).max() == 1
+
+
+def test_touching_nuclei_are_split_only_when_asked():
+    from metaseg_monai.transforms import ConnectedComponents, ConnectedComponentsd
+
+    yy, xx = np.mgrid[:40, :40]
+    pair = ((yy - 20) ** 2 + (xx - 12) ** 2 <= 49) | ((yy - 20) ** 2 + (xx - 25) ** 2 <= 49)
+    single = (yy - 20) ** 2 + (xx - 20) ** 2 <= 49
+    assert ConnectedComponents()(pair[None].astype(np.float32)).max() == 1
+    split = ConnectedComponents(split_min_distance=4)(pair[None].astype(np.float32))
+    assert split.max() == 2 and (split[0] > 0).sum() == pair.sum()  # every foreground pixel kept
+    left, right = split[0, 20, 12], split[0, 20, 25]
+    assert left != right and left > 0 and right > 0
+    assert ConnectedComponentsd("m", split_min_distance=4)({"m": single[None].astype(np.float32)})["m"].max() == 1
+    with pytest.raises(ValueError, match="split_min_distance must be None or a whole number >= 1"):
+        ConnectedComponents(split_min_distance=0)
