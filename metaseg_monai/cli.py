@@ -75,8 +75,9 @@ def compare(
     """
     from metaseg_monai.bundle import resolve_bundle
     from metaseg_monai.comparison import run_comparison, run_few_label_design, run_stage_comparison
+    from metaseg_monai.comparison.stages import has_stages
 
-    if design == "arms" and "stage0_model" in (resolve_bundle(bundle) / "configs" / "train.json").read_text():
+    if design == "arms" and has_stages(resolve_bundle(bundle)):
         design = "stages"  # the Siamese bundle has no metadata arms: its comparison is of its two stages
     if design == "stages":
         run_stage_comparison(

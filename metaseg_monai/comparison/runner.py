@@ -234,16 +234,25 @@ def _check_settings(out: Path, settings: Mapping[str, Any]) -> None:
         write_json(path, dict(settings))
 
 
+def evaluate_once(
+    bundle_dir: Path, configs: Sequence[Path], overrides: Mapping[str, Any], eval_dir: Path, log_file: Path
+) -> dict:
+    """Evaluate ``<output_dir>/models/model.pt`` into ``eval_dir`` unless its ``summary.json`` exists (an unfinished
+    report is replaced); return that summary. ``configs`` are the training layers; ``evaluate.json`` goes on top."""
+    done = eval_dir / "summary.json"
+    if not done.is_file():
+        extra = {"eval_dir": str(eval_dir), "eval_overwrite": True}
+        layers = [*configs, bundle_dir / "configs" / "evaluate.json"]
+        run_bundle_workflow(bundle_dir, layers, {**overrides, **extra}, log_file=log_file)
+    return read_json(done, "evaluation summary")
+
+
 def _evaluate(
     bundle_dir: Path, configs: list[Path], overrides: Mapping[str, Any], eval_dir: Path, mode: str, log_file: Path
 ) -> tuple[list[dict], dict]:
-    """Evaluate ``<output_dir>/models/model.pt`` into ``eval_dir`` (an unfinished report is replaced)."""
-    done = eval_dir / "summary.json"
-    if not done.is_file():
-        extra = {"eval_dir": str(eval_dir), "eval_overwrite": True, "metadata_mode": mode}
-        configs = [*configs, bundle_dir / "configs" / "evaluate.json"]
-        run_bundle_workflow(bundle_dir, configs, {**overrides, **extra}, log_file=log_file)
-    return read_metrics_csv(eval_dir / "metrics.csv"), read_json(done, "evaluation summary")
+    """:func:`evaluate_once` with metadata ``mode``, and the report's per-image rows."""
+    summary = evaluate_once(bundle_dir, configs, {**overrides, "metadata_mode": mode}, eval_dir, log_file)
+    return read_metrics_csv(eval_dir / "metrics.csv"), summary
 
 
 def run_comparison(

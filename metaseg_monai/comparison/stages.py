@@ -26,6 +26,7 @@ from metaseg_monai.comparison.runner import (
     _check_settings,
     _epoch_progress,
     _resolve_bundle,
+    evaluate_once,
     run_bundle_workflow,
 )
 from metaseg_monai.handlers.video_report import read_video_metrics
@@ -33,7 +34,7 @@ from metaseg_monai.metrics.pixel_scores import paired_wilcoxon
 from metaseg_monai.utils.atomic import atomic_path
 from metaseg_monai.utils.files import read_json
 
-__all__ = ["STAGE_SCORES", "run_stage_comparison"]
+__all__ = ["STAGE_SCORES", "has_stages", "run_stage_comparison"]
 
 STAGES = (0, 1)
 STILLS, VIDEO = "dsb2018", "ctc"
@@ -49,6 +50,12 @@ STAGE_SCORES = (
 )
 
 
+def has_stages(bundle_dir: str | Path) -> bool:
+    """Whether a bundle's ``train.json`` has the ``stage`` and ``stage0_model`` this comparison sets."""
+    config = read_json(Path(bundle_dir) / "configs" / "train.json", "the bundle's training config")
+    return {"stage", "stage0_model"} <= set(config)
+
+
 def _train_and_evaluate(
     bundle_dir: Path, run_dir: Path, overrides: Mapping[str, Any], epochs: int, say: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -60,12 +67,7 @@ def _train_and_evaluate(
         progress = _epoch_progress(epochs, started, lambda line: say("        " + line))
         run_bundle_workflow(bundle_dir, configs, common, on_initialized=progress, log_file=run_dir / "run.log")
         (run_dir / "train_done").write_text(f"{time.perf_counter() - started:.1f} s\n")
-    eval_dir = run_dir / "eval"
-    if not (eval_dir / "summary.json").is_file():
-        extra = {"eval_dir": str(eval_dir), "eval_overwrite": True}
-        layers = [*configs, bundle_dir / "configs" / "evaluate.json"]
-        run_bundle_workflow(bundle_dir, layers, {**common, **extra}, log_file=run_dir / "run.log")
-    return read_json(eval_dir / "summary.json", "evaluation summary")
+    return evaluate_once(bundle_dir, configs, common, run_dir / "eval", run_dir / "run.log")
 
 
 def _paired(rows0: list[dict], rows1: list[dict], key: Callable[[dict], Any], score: str) -> tuple[list, list]:
@@ -84,15 +86,17 @@ def _tests(runs: dict[tuple[int, int], dict[str, Any]], seeds: Sequence[int]) ->
         zero, one = runs[(0, seed)], runs[(1, seed)]
         for name, group in (("stills_ap_50", STILLS), ("video_ap_50", VIDEO)):
             rows = [[r for r in run["rows"] if r.get("group") == group] for run in (zero, one)]
-            a, b = _paired(rows[0], rows[1], lambda r: (r["video"], r["frame"]), "ap_50")
-            pairs[name][0].extend(a), pairs[name][1].extend(b)
+            base, cand = _paired(rows[0], rows[1], lambda r: (r["video"], r["frame"]), "ap_50")
+            pairs[name][0].extend(base)
+            pairs[name][1].extend(cand)
         for name in ("flicker", "area_change"):
             videos = [
                 {v: s[name] for v, s in run["summary"]["videos"].items() if s.get(name) is not None}
                 for run in (zero, one)
             ]
             for video in sorted(set(videos[0]) & set(videos[1])):
-                pairs[name][0].append(videos[0][video]), pairs[name][1].append(videos[1][video])
+                pairs[name][0].append(videos[0][video])
+                pairs[name][1].append(videos[1][video])
     tests = {}
     for name, (base, cand) in pairs.items():
         try:
@@ -141,8 +145,7 @@ def run_stage_comparison(
         ValueError: the bundle has no stages, bad seeds or epochs, or ``out`` holds another comparison.
     """
     bundle_dir = _resolve_bundle(bundle)
-    config = read_json(bundle_dir / "configs" / "train.json", "the bundle's training config")
-    if not {"stage", "stage0_model"} <= set(config):
+    if not has_stages(bundle_dir):
         raise ValueError(f"bundle '{bundle_dir.name}' has no 'stage' and 'stage0_model': it has no stages to compare.")
     dataset_dir, out = Path(dataset_dir).resolve(), Path(out).resolve()
     if not dataset_dir.is_dir():

@@ -57,13 +57,14 @@ def load_video_nuclei(
         raise ValueError(f"truth must be one of {CTC_TRUTHS}, got {truth!r}.")
     if not sequences:
         raise ValueError("load_video_nuclei needs at least one CTC sequence.")
-    stills_root, _ = _check_root(Path(root), STILLS_FOLDER), _check_root(Path(root), VIDEO_FOLDER)
+    stills_root = _check_root(Path(root), STILLS_FOLDER, stage)
+    _check_root(Path(root), VIDEO_FOLDER)  # before the stills are read, so that a missing ctc/ fails at once
     stills = [{**s, "source": STILLS_FOLDER} for s in load_dsb2018(stills_root, stage, check_files)]
     return stills + video_nuclei_frames(root, sequences, truth, check_files)
 
 
-def _check_root(root: Path, folder: str) -> Path:
-    layout = {STILLS_FOLDER: "stage1_train/<ImageId>/images, masks", VIDEO_FOLDER: "01/, 01_GT/SEG/"}[folder]
+def _check_root(root: Path, folder: str, stage: str = "stage1_train") -> Path:
+    layout = {STILLS_FOLDER: f"{stage}/<ImageId>/images, masks", VIDEO_FOLDER: "01/, 01_GT/SEG/"}[folder]
     if not (root / folder).is_dir():
         raise FileNotFoundError(f"'{root / folder}' not found: {root} must hold {folder}/ ({layout}).")
     return root / folder
@@ -79,12 +80,12 @@ def video_nuclei_stills(
     """One split of the labelled stills, each a one-frame video for the video report.
 
     Returns:
-        ``[{"image", "label": masks folder, "image_id", "video": "stills/<id>", "frame": 0, "source": "dsb2018"}]``.
+        ``[{"image", "label": masks folder, "image_id", "video": "dsb2018/<id>", "frame": 0, "source": "dsb2018"}]``.
 
     Raises:
         FileNotFoundError: no ``dsb2018/`` under ``root``; the reader's and :func:`select_split`'s errors.
     """
-    stills = load_dsb2018(_check_root(Path(root), STILLS_FOLDER), stage)
+    stills = load_dsb2018(_check_root(Path(root), STILLS_FOLDER, stage), stage)
     chosen = select_split(stills, split, split_fractions, split_seed, key="image_id")
     return [{**s, "video": f"{STILLS_FOLDER}/{s['image_id']}", "frame": 0, "source": STILLS_FOLDER} for s in chosen]
 

@@ -23,6 +23,7 @@ from skimage.measure import label as connected_components
 from skimage.morphology import ball, disk
 from skimage.segmentation import watershed
 
+from metaseg_monai.utils.checks import is_int_at_least
 from metaseg_monai.utils.type_conversion import to_numpy
 
 __all__ = [
@@ -103,7 +104,7 @@ class ConnectedComponents(Transform):
 
     def __init__(self, connectivity: int = 1, min_size: int = 0, split_min_distance: int | None = None):
         self.connectivity, self.min_size = int(connectivity), int(min_size)
-        if split_min_distance is not None and (int(split_min_distance) != split_min_distance or split_min_distance < 1):
+        if split_min_distance is not None and not is_int_at_least(split_min_distance, 1):
             raise ValueError(f"split_min_distance must be None or a whole number >= 1, got {split_min_distance!r}.")
         self.split_min_distance = split_min_distance
 
