@@ -15,6 +15,7 @@ from bundle_support import (
     BUNDLES,
     IGNORE_DEPRECATED_PACKAGES,
     bundle_workflow,
+    check_export_round_trip,
     check_resume_continues,
     read_rows,
     requires_regular_package,
@@ -181,3 +182,8 @@ def test_stage_comparison_pairs_the_two_stages_of_each_seed(dataset, tmp_path):
     assert "ConsistencyTrainer" in log
     with pytest.raises(ValueError, match="other settings"):
         compare(str(BUNDLE), str(dataset), str(out), seeds=1, epochs=2, overrides=tiny)
+
+
+def test_verify_net_in_out_and_export(stage1, tmp_path):
+    # a network without metadata: the zoo's checks with an empty metadata vector (width 0)
+    check_export_round_trip(BUNDLE, stage1 / "models" / "model.pt", torch.zeros(1, 0), TINY["features"], tmp_path)
