@@ -135,7 +135,19 @@ def test_video_inference_writes_masks_csv_and_the_area_curves(dataset, stage0, s
     video = tmp_path / "movie.tif"
     tifffile.imwrite(video, np.stack([tifffile.imread(f) for f in frames]))  # a multi-page TIFF
     first = tmp_path / "infer0"
-    run_inference(BUNDLE, dataset, first, video=str(video), ckpt_path=str(stage0 / "models" / "model.pt"), **_infer())
+    # a video needs no dataset: dataset_dir is left at its default, a folder that does not exist
+    wf = bundle_workflow(
+        BUNDLE,
+        "inference.json",
+        "infer",
+        output_dir=str(first),
+        video=str(video),
+        ckpt_path=str(stage0 / "models" / "model.pt"),
+        **_infer(),
+    )
+    wf.initialize()
+    assert not Path(wf.parser.get_parsed_content("dataset_dir")).exists()
+    wf.run()
     rows = read_rows(first / "metrics.csv")
     assert [int(r["frame"]) for r in rows] == list(range(len(frames)))
     masks = sorted((first / "masks" / "movie").glob("mask*.tif"))

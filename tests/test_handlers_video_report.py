@@ -125,6 +125,10 @@ def test_groups_masks_and_area_curves(tmp_path):
         VideoReportWriter(tmp_path / "c", area_curve_label="x", reference_curves={"y": tmp_path / "none.csv"})
     with pytest.raises(ValueError, match="give area_curve_label"):
         VideoReportWriter(tmp_path / "c", reference_curves={"y": tmp_path / "a" / "metrics.csv"})
+    with pytest.raises(ValueError, match="has a curve labelled 'stage 0', the label of this report's own curve"):
+        VideoReportWriter(
+            tmp_path / "c", area_curve_label="stage 0", reference_curves={"stage 0": tmp_path / "a" / "metrics.csv"}
+        )
     mixed = [{**i, "source": "ctc" if i["frame"] == 0 else "other"} for i in _items("01", steady[:2], {})]
     with pytest.raises(ValueError, match="is in group 'other'"):
         _evaluator(mixed, VideoReportWriter(tmp_path / "d", group_key="source")).run()

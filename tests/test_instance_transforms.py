@@ -69,5 +69,26 @@ def test_touching_nuclei_are_split_only_when_asked():
     left, right = split[0, 20, 12], split[0, 20, 25]
     assert left != right and left > 0 and right > 0
     assert ConnectedComponentsd("m", split_min_distance=4)({"m": single[None].astype(np.float32)})["m"].max() == 1
-    with pytest.raises(ValueError, match="split_min_distance must be None or a whole number >= 1"):
+    with pytest.raises(ValueError, match="split_min_distance must be None, 'auto' or a whole number >= 1"):
         ConnectedComponents(split_min_distance=0)
+
+
+@pytest.mark.parametrize("scale", [1, 3])
+def test_automatic_split_distance_follows_the_objects_scale(scale):
+    """Two touching round nuclei and one elongated nucleus, drawn at two magnifications: ``"auto"`` splits the pair
+    and keeps the elongated one whole at both, where a fixed distance (4) suits one scale only."""
+    from metaseg_monai.transforms import ConnectedComponents
+
+    yy, xx = np.mgrid[: 60 * scale, : 60 * scale] / scale
+    pair = ((yy - 20) ** 2 + (xx - 12) ** 2 <= 49) | ((yy - 20) ** 2 + (xx - 25) ** 2 <= 49)
+    elongated = ((yy - 45) / 4) ** 2 + ((xx - 30) / 14) ** 2 <= 1
+    mask = (pair | elongated)[None].astype(np.float32)
+    auto = ConnectedComponents(split_min_distance="auto")
+    labels = auto(mask)[0]
+    assert labels.max() == 3
+    assert len({labels[20 * scale, 12 * scale], labels[20 * scale, 25 * scale], labels[45 * scale, 30 * scale]}) == 3
+    # the distance is the median equivalent radius of the unsplit components, so it grows with the magnification
+    unsplit = ConnectedComponents()(mask)[0]
+    assert auto.split_distance(unsplit) == round(np.median(np.sqrt(np.bincount(unsplit.ravel())[1:] / np.pi)))
+    assert ConnectedComponents(split_min_distance=4)(mask).max() > 3  # the fixed distance cuts the elongated one
+    assert auto.split_distance(np.zeros((8, 8), np.int32)) == 1

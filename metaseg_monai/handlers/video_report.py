@@ -157,6 +157,12 @@ class VideoReportWriter(ReportHandler):
         self.reference_curves = {str(k): Path(v) for k, v in (reference_curves or {}).items()}
         if self.reference_curves and area_curve_label is None:
             raise ValueError("reference_curves are drawn in the area figure; give area_curve_label too.")
+        if area_curve_label is not None and str(area_curve_label) in self.reference_curves:
+            raise ValueError(
+                f"reference_curves has a curve labelled '{area_curve_label}', the label of this report's own curve "
+                "(area_curve_label; the video bundle's curve_label, 'stage <stage>'); one would hide the other. "
+                "Give the references other labels, or this run another stage or curve_label."
+            )
         for label, path in self.reference_curves.items():
             if not path.is_file():
                 raise FileNotFoundError(f"reference curve '{label}': metrics file '{path}' not found.")
