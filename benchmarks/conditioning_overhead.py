@@ -1,16 +1,25 @@
-"""Time and parameter overhead of MetaUNet's metadata conditionings relative to a plain U-Net.
+"""Time and parameter overhead of each metadata conditioning relative to its unconditioned twin.
 
-For every conditioning in ``CONDITIONINGS`` ("none", "se", "me", "sme", "film") a MetaUNet with the same widths is
-built in the same run and timed on the same fixed random input and metadata:
+For every conditioning in ``CONDITIONINGS`` ("se", "me", "sme", "film") the network is built in the same run as its
+unconditioned twin ("none") and timed on the same fixed random input and metadata:
+
+- ``--network metaunet`` (the default): ``MetaUNet(conditioning=c)`` against ``MetaUNet(conditioning="none")`` at the
+  same widths (``--preset`` builds via ``from_preset``);
+- ``--network basicunet|unet|segresnet|dynunet|flexibleunet|swinunetr``: ``MetadataConditioned(net, conditioning=c)``
+  around a MONAI network against the plain network itself (``metaseg_monai.networks.monai_network`` builds each
+  family at the ``--features`` widths).
+
+Timed steps:
 
 - train step: ``model.train()``, forward + backward + ``torch.optim.Adam`` step (loss = mean of the logits, a
   stand-in: the loss does not change the network's cost);
 - inference: ``model.eval()`` under ``torch.inference_mode()``, one forward pass.
 
-Variants are interleaved round-robin (each repeat times every variant once, with the starting variant rotated), so
-a slow drift of a noisy machine affects all of them alike. Reported per variant: parameter count, median and
-interquartile range of the repeats in ms, and the ratios to ``"none"``. Timings are wall-clock
-(``time.perf_counter``) and nothing is asserted: this is a benchmark, not a test.
+Ratios are **paired**: every repeat times the twin, then each conditioned variant followed by the twin again
+(``none, se, none, me, none, ...``), and a variant's ratio is the median over repeats of its time over the mean of
+the two twin steps beside it. A slow drift of a noisy machine then cancels within each pair. The tables also give
+each variant's median time and interquartile range in ms. Timings are wall-clock (``time.perf_counter``, after a
+device synchronisation on GPU) and nothing is asserted: this is a benchmark, not a test.
 
 On a shared machine other busy processes distort the timings badly (with torch's OpenMP threads competing for
 the cores); the header prints the 1-minute load average, and ``--threads 1`` is less sensitive to it.
@@ -18,15 +27,17 @@ the cores); the header prints the 1-minute load average, and ``--threads 1`` is 
 Run from the repository root (with ``metaseg_monai`` installed, e.g. ``pip install -e .``)::
 
     python benchmarks/conditioning_overhead.py --quick            # smoke test, a few seconds
-    python benchmarks/conditioning_overhead.py --dims 2
-    python benchmarks/conditioning_overhead.py --dims 3 --threads 2 --json overhead_3d.json
-    python benchmarks/conditioning_overhead.py --preset plutenko_code --dims 2 --size 128 --batch 4 --repeats 5
+    python benchmarks/conditioning_overhead.py --dims 2 --size 128 --batch 4
+    python benchmarks/conditioning_overhead.py --dims 2 3 --network basicunet --json basicunet.json
+    python benchmarks/conditioning_overhead.py --device cuda --amp --channels_last --dims 2 3
 
-With ``--preset`` each variant is ``MetaUNet.from_preset(preset, ..., conditioning=c)``; the preset's own widths are
-used unless ``--features`` is given.
+With ``--device cuda --amp`` every table is measured twice, in float32 and under ``torch.autocast`` (float16), and
+the twin's throughput (images a second) is printed for both. ``--channels_last`` stores the network and input in
+the channels-last memory format.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -37,13 +48,22 @@ from pathlib import Path
 import monai
 import torch
 
-from metaseg_monai.networks.nets import CONDITIONINGS, PRESETS, MetaUNet
+from metaseg_monai.networks import (
+    CONDITIONINGS,
+    MONAI_FAMILIES,
+    PRESETS,
+    MetadataConditioned,
+    MetaUNet,
+    monai_network,
+)
 
 DEFAULTS = {  # dims -> (batch, size, features)
     2: (8, 256, (16, 32, 64, 128, 256)),
     3: (2, 64, (8, 16, 32, 64)),
 }
-QUICK = {2: (2, 32, (4, 8, 16)), 3: (1, 16, (4, 8, 16))}
+QUICK = {2: (2, 32, (4, 8, 16)), 3: (2, 32, (4, 8, 16))}
+# these families downsample 32-fold and normalise their bottleneck: smaller inputs leave it a single pixel
+MIN_SIZE = {"flexibleunet": 64, "swinunetr": 64}
 
 
 def cpu_model() -> str:
@@ -56,7 +76,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def build(args: argparse.Namespace, dims: int, conditioning: str, features: tuple[int, ...] | None) -> MetaUNet:
+def build(args: argparse.Namespace, dims: int, conditioning: str, features: tuple[int, ...] | None) -> torch.nn.Module:
+    """The network under test; every conditioning's twin is built from the same seed, so the plain parts match."""
+    torch.manual_seed(args.seed)
+    if args.network != "metaunet":
+        plain = monai_network(args.network, dims, 1, 2, features)
+        if conditioning == "none":
+            return plain
+        return MetadataConditioned(plain, args.metadata_dim, conditioning)
     kwargs = {"metadata_dim": args.metadata_dim, "conditioning": conditioning}
     if features is not None:
         kwargs["features"] = features
@@ -70,66 +97,115 @@ def summary(samples: list[float]) -> dict:
     return {"median": med, "q1": q1, "q3": q3, "samples": samples}
 
 
-def bench_dims(args: argparse.Namespace, dims: int) -> dict:
+def bench_dims(args: argparse.Namespace, dims: int, amp: bool) -> dict:
     batch, size, features = (QUICK if args.quick else DEFAULTS)[dims]
     batch = args.batch or batch
-    size = args.size or size
-    features = tuple(args.features) if args.features else (None if args.preset and not args.quick else features)
+    size = max(args.size or size, MIN_SIZE.get(args.network, 1))
+    if args.features:
+        features = tuple(args.features)
+    elif args.preset and not args.quick:
+        features = None
+    device = torch.device(args.device)
+    memory_format = (torch.channels_last if dims == 2 else torch.channels_last_3d) if args.channels_last else None
     torch.manual_seed(args.seed)
-    x = torch.randn(batch, 1, *([size] * dims))
-    meta = torch.rand(batch, args.metadata_dim)
-    variants = []
-    for i, c in enumerate(CONDITIONINGS):
-        torch.manual_seed(args.seed + i)
-        model = build(args, dims, c, features)
+    x = torch.randn(batch, 1, *([size] * dims), device=device)
+    if memory_format is not None:
+        x = x.to(memory_format=memory_format)
+    meta = torch.rand(batch, args.metadata_dim, device=device)
+    variants = {}
+    for c in CONDITIONINGS:
+        model = build(args, dims, c, features).to(device)
+        if memory_format is not None:
+            model = model.to(memory_format=memory_format)
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
         n_params = sum(p.numel() for p in model.parameters())
-        variants.append({"conditioning": c, "model": model, "opt": opt, "params": n_params, "train": [], "infer": []})
+        variants[c] = {"model": model, "opt": opt, "params": n_params, "train": [], "infer": [], "pairs": {}}
+    autocast = (
+        (lambda: torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16))
+        if amp
+        else contextlib.nullcontext
+    )
+    plain = variants["none"]["model"]
+    call = (lambda m: m(x)) if args.network != "metaunet" else None
 
-    def train_step(v: dict) -> float:
-        model, opt = v["model"], v["opt"]
-        model.train()
+    def forward(v: dict) -> torch.Tensor:
+        model = v["model"]
+        if call is not None and model is plain:
+            return call(model)  # the plain MONAI network takes no metadata
+        return model(x, meta)
+
+    def timed(fn) -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        model(x, meta).mean().backward()
-        opt.step()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         return time.perf_counter() - t0
 
+    def train_step(v: dict) -> float:
+        v["model"].train()
+
+        def step() -> None:
+            v["opt"].zero_grad(set_to_none=True)
+            with autocast():
+                loss = forward(v).float().mean()
+            loss.backward()
+            v["opt"].step()
+
+        return timed(step)
+
     def infer_step(v: dict) -> float:
-        model = v["model"]
-        model.eval()
-        with torch.inference_mode():
-            t0 = time.perf_counter()
-            model(x, meta)
-            return time.perf_counter() - t0
+        v["model"].eval()
+        with torch.inference_mode(), autocast():
+            return timed(lambda: forward(v))
 
-    n = len(variants)
+    conditioned = [c for c in CONDITIONINGS if c != "none"]
+    base = variants["none"]
     for r in range(args.warmup + args.repeats):
-        order = variants[r % n :] + variants[: r % n]
+        order = conditioned[r % len(conditioned) :] + conditioned[: r % len(conditioned)]
         for kind, step in (("train", train_step), ("infer", infer_step)):
-            for v in order:
-                ms = 1e3 * step(v)
+            before = step(base)
+            for c in order:
+                t = step(variants[c])
+                after = step(base)
                 if r >= args.warmup:
-                    v[kind].append(ms)
+                    variants[c][kind].append(1e3 * t)
+                    variants[c]["pairs"].setdefault(kind, []).append(t / (0.5 * (before + after)))
+                    base[kind].append(1e3 * after)
+                before = after
 
-    base = next(v for v in variants if v["conditioning"] == "none")
     rows = []
-    for v in variants:
-        row = {"conditioning": v["conditioning"], "params": v["params"], "params_ratio": v["params"] / base["params"]}
+    for c, v in variants.items():
+        row = {"conditioning": c, "params": v["params"], "params_ratio": v["params"] / base["params"]}
         for kind in ("train", "infer"):
             row[f"{kind}_ms"] = summary(v[kind])
-            row[f"{kind}_ratio"] = row[f"{kind}_ms"]["median"] / statistics.median(base[kind])
+            row[f"{kind}_ratio"] = statistics.median(v["pairs"][kind]) if c != "none" else 1.0
         rows.append(row)
-    used = tuple(base["model"].features)
-    return {"dims": dims, "batch": batch, "size": size, "features": used, "preset": args.preset, "rows": rows}
+    used = tuple(base["model"].features) if args.network == "metaunet" else features
+    throughput = {kind: batch / (statistics.median(base[kind]) / 1e3) for kind in ("train", "infer")}
+    return {
+        "dims": dims,
+        "batch": batch,
+        "size": size,
+        "features": used,
+        "network": args.network,
+        "preset": args.preset,
+        "precision": "amp" if amp else "fp32",
+        "channels_last": args.channels_last,
+        "device": str(device),
+        "twin_images_per_s": throughput,
+        "rows": rows,
+    }
 
 
 def print_table(res: dict) -> None:
     shape = "x".join([str(res["size"])] * res["dims"])
     preset = f" preset={res['preset']}" if res["preset"] else ""
+    layout = " channels_last" if res["channels_last"] else ""
     print(
-        f"\n{res['dims']}D  B={res['batch']} 1x{shape}{preset} features={res['features']}  "
-        f"torch threads={torch.get_num_threads()}"
+        f"\n{res['dims']}D  network={res['network']}{preset}  B={res['batch']} 1x{shape} features={res['features']}  "
+        f"{res['device']} {res['precision']}{layout}  torch threads={torch.get_num_threads()}"
     )
     print(
         f"{'conditioning':<12}  {'params':>10}  {'params_ratio':>12}  {'train_ms(median [IQR])':>24}  "
@@ -142,6 +218,20 @@ def print_table(res: dict) -> None:
             cells.append(f"{s['median']:>9.1f} [{s['q1']:.1f}-{s['q3']:.1f}]".rjust(24))
             cells.append(f"{row[f'{kind}_ratio']:>11.3f}")
         print("  ".join(cells))
+    t = res["twin_images_per_s"]
+    print(f"unconditioned twin: {t['train']:.1f} images/s training, {t['infer']:.1f} images/s inference")
+
+
+def print_summary(results: list[dict]) -> None:
+    """One line per network, dimension and precision: the paired ratios of every conditioning."""
+    print("\nsummary: paired median ratios to the unconditioned twin (train / inference)")
+    for res in results:
+        cells = "  ".join(
+            f"{row['conditioning']} {row['train_ratio']:.3f}/{row['infer_ratio']:.3f}"
+            for row in res["rows"]
+            if row["conditioning"] != "none"
+        )
+        print(f"{res['network']:<12} {res['dims']}D {res['precision']:<4}  {cells}")
 
 
 def main() -> None:
@@ -150,7 +240,13 @@ def main() -> None:
     p.add_argument("--batch", type=int, help="default 8 (2D), 2 (3D)")
     p.add_argument("--size", type=int, help="spatial size per axis; default 256 (2D), 64 (3D)")
     p.add_argument("--features", type=int, nargs="+", help="default 16 32 64 128 256 (2D), 8 16 32 64 (3D)")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="build via from_preset")
+    p.add_argument(
+        "--network", choices=("metaunet", *MONAI_FAMILIES), nargs="+", default=["metaunet"], help="one or more"
+    )
+    p.add_argument("--preset", choices=sorted(PRESETS), help="MetaUNet only: build via from_preset")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    p.add_argument("--amp", action="store_true", help="also measure under torch.autocast (float16 on CUDA)")
+    p.add_argument("--channels_last", action="store_true", help="channels-last memory format for net and input")
     p.add_argument("--metadata-dim", type=int, default=7)
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--warmup", type=int, default=2)
@@ -161,6 +257,8 @@ def main() -> None:
     args = p.parse_args()
     if args.quick:
         args.repeats, args.warmup = min(args.repeats, 3), min(args.warmup, 1)
+    if args.preset and args.network != ["metaunet"]:
+        p.error("--preset builds a MetaUNet; give it with --network metaunet alone")
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -176,13 +274,23 @@ def main() -> None:
     print("  ".join(f"{k}={v}" for k, v in machine.items()))
     print(
         f"repeats={args.repeats} warmup={args.warmup} metadata_dim={args.metadata_dim} seed={args.seed} "
-        "(train = forward+backward+Adam step, loss = mean of logits; infer = eval + inference_mode)"
+        "(train = forward+backward+Adam step, loss = mean of logits; infer = eval + inference_mode; "
+        "ratios: paired medians against the twin)"
     )
     results = []
-    for dims in args.dims:
-        res = bench_dims(args, dims)
-        print_table(res)
-        results.append(res)
+    for network in args.network:
+        for dims in args.dims:
+            for amp in (False, True) if args.amp else (False,):
+                res = bench_dims(argparse.Namespace(**{**vars(args), "network": network}), dims, amp)
+                print_table(res)
+                results.append(res)
+            if args.amp:
+                fp32, mixed = results[-2]["twin_images_per_s"], results[-1]["twin_images_per_s"]
+                print(
+                    f"{network} {dims}D AMP / fp32 throughput of the twin: training "
+                    f"{mixed['train'] / fp32['train']:.2f}x, inference {mixed['infer'] / fp32['infer']:.2f}x"
+                )
+    print_summary(results)
     if args.json:
         args.json.write_text(
             json.dumps(

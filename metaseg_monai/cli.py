@@ -133,6 +133,8 @@ def shape_switch(
     seed: int = 0,
     output_dir: str | None = None,
     device: str = "cpu",
+    network: str = "metaunet",
+    image_size: int | None = None,
 ) -> None:
     """A one-minute check in memory: train each variant on shape-switch data and print a table of pixel F1.
 
@@ -145,6 +147,10 @@ def shape_switch(
         seed: random seed (data, weights, augmentation).
         output_dir: if given, ``results.json`` is written there.
         device: torch device, e.g. ``cpu`` or ``cuda:0``.
+        network: ``metaunet``, or a MONAI family wrapped by ``MetadataConditioned``: basicunet, unet, segresnet,
+            dynunet, flexibleunet, swinunetr.
+        image_size: side of the generated images; by default 48, and 64 for flexibleunet and swinunetr, which
+            downsample 32-fold.
     """
     from metaseg_monai.comparison.variants import parse_variants
     from metaseg_monai.shape_switch_check import train_shape_switch
@@ -154,12 +160,24 @@ def shape_switch(
     if output_dir is not None and os.path.exists(os.path.join(output_dir, "results.json")):
         raise FileExistsError(f"{os.path.join(output_dir, 'results.json')} exists; choose another output_dir.")
     results = []
-    print(f"shape-switch: {len(parsed)} variants x {epochs} epochs, seed {seed}, device {device}", flush=True)
+    if image_size is None:
+        image_size = 64 if network in ("flexibleunet", "swinunetr") else 48
+    print(
+        f"shape-switch: {network}, {len(parsed)} variants x {epochs} epochs, {image_size}-pixel images, seed {seed}, "
+        f"device {device}",
+        flush=True,
+    )
     for variant in parsed:
         print(f"training {variant.name} ...", flush=True)
         start = time.perf_counter()
         result = train_shape_switch(
-            variant.conditioning, variant.metadata_mode, epochs=epochs, seed=seed, device=device
+            variant.conditioning,
+            variant.metadata_mode,
+            epochs=epochs,
+            seed=seed,
+            device=device,
+            network=network,
+            image_size=image_size,
         )
         result["variant"], result["seconds"] = variant.name, time.perf_counter() - start
         results.append(result)

@@ -145,7 +145,9 @@ def evaluate_copy(
 
     shutil.copytree(trained, out)
     layers = ["train.json", *configs, "evaluate.json"]
-    wf = bundle_workflow(bundle, layers, "train", dataset_dir=str(dataset_dir), output_dir=str(out), **TINY, **override)
+    wf = bundle_workflow(
+        bundle, layers, "train", dataset_dir=str(dataset_dir), output_dir=str(out), **{**TINY, **override}
+    )
     wf.initialize()
     if check_properties:
         assert wf.check_properties() == []

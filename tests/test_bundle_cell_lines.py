@@ -160,7 +160,7 @@ def test_wrong_conditioning_fails_before_training(dataset, tmp_path):
 def test_wrong_metadata_width_fails_before_training(dataset, tmp_path):
     requires_regular_package()
     out = tmp_path / "bad"
-    override = {"network_def#metadata_dim": 5}
+    override = {"metaunet_def#metadata_dim": 5}
     wf = _workflow("train.json", "train", dataset_dir=str(dataset), output_dir=str(out), **TINY, **override)
     with pytest.raises(RuntimeError) as err:
         wf.initialize()
@@ -210,3 +210,30 @@ def test_val_interval_beyond_epochs_fails_before_training(dataset, tmp_path):
         wf.initialize()
     assert "val_interval=5 exceeds epochs=2" in repr(err.value.__cause__)
     assert not out.exists()
+
+
+def test_network_family_swaps_in_a_wrapped_monai_basicunet(dataset, tmp_path):
+    """``network_family="basicunet"``: MONAI's BasicUNet read the cell line through MetadataConditioned; training,
+    evaluation and the metadata width check work unchanged."""
+    from metaseg_monai.networks import MetadataConditioned
+
+    family = {"network_family": "basicunet", "features": [8, 8, 8, 8, 8, 8], "batch_size": 8, "num_workers": 0}
+    trained = train_tiny(BUNDLE, dataset, tmp_path / "train", family)
+    state = torch.load(trained / "models" / "model.pt", map_location="cpu", weights_only=True)
+    assert "network.conv_0.conv_0.conv.weight" in state and any(k.startswith("blocks.") for k in state)
+    wf = _workflow("train.json", "train", dataset_dir=str(dataset), output_dir=str(tmp_path / "x"), **family)
+    net = wf.parser.get_parsed_content("network_def")
+    assert isinstance(net, MetadataConditioned) and type(net.network).__name__ == "BasicUNet"
+    assert net.conditioning == "sme" and net.metadata_dim == len(CELL_LINES)
+    rows = evaluate_copy(
+        BUNDLE, dataset, trained, tmp_path / "eval", network_family="basicunet", features=family["features"]
+    )
+    assert len(rows) == len(CELL_LINES)
+
+    bad = _workflow(
+        "train.json", "train", dataset_dir=str(dataset), output_dir=str(tmp_path / "bad"), network_family="swin"
+    )
+    with pytest.raises(RuntimeError) as err:
+        bad.initialize()
+    assert "network_family must be one of ['metaunet', 'basicunet']" in repr(err.value.__cause__)
+    assert not (tmp_path / "bad").exists()

@@ -65,3 +65,17 @@ def test_every_conditioning_reads_the_switch_and_metadata_free_arms_cannot():
             assert result["f1"] > 0.9, (conditioning, result["f1"])
         else:
             assert result["f1"] < 0.75, (conditioning, mode, result["f1"])
+
+
+@pytest.mark.slow
+def test_a_wrapped_monai_network_learns_the_switch_and_its_plain_twin_cannot():
+    """``metaseg shape-switch --network basicunet``: MONAI's BasicUNet through MetadataConditioned reads the switch
+    as MetaUNet does."""
+    sme = train_shape_switch("sme", epochs=40, network="basicunet")
+    film = train_shape_switch("film", epochs=40, network="basicunet")
+    none = train_shape_switch("none", epochs=40, network="basicunet")
+    assert sme["network"] == "basicunet"
+    assert sme["f1"] > 0.9 and film["f1"] > 0.9, (sme["f1"], film["f1"])
+    assert none["f1"] < 0.75, none["f1"]
+    with pytest.raises(ValueError, match="network must be 'metaunet' or one of"):
+        train_shape_switch("sme", epochs=1, network="resnet")

@@ -109,8 +109,8 @@ def check_settings(settings: Mapping[str, Any]) -> Mapping[str, Any]:
 
     ``settings["workflow"]`` is ``train``, ``evaluate`` or ``infer``; the other keys are the bundle's ids:
     ``dataset_dir``, ``output_dir``, ``epochs``, ``val_interval``, ``conditioning``, ``metadata_mode``, ``seed``,
-    ``device``, ``progress_bar``, ``batch_size``, ``num_workers``, ``lr_mode``, ``network_def`` (its metadata width
-    is compared with the spec's), ``metadata_spec``, and per workflow ``checkpoint`` (checked unless
+    ``device``, ``progress_bar``, ``batch_size``, ``num_workers``, ``lr_mode``, ``network_family``, ``network_def``
+    (its metadata width is compared with the spec's), ``metadata_spec``, and per workflow ``checkpoint`` (checked unless
     ``load_pretrain`` is false), ``eval_dir``/``eval_overwrite`` (evaluate),
     ``metadata`` (command-line metadata, infer) and ``output_overwrite`` (infer). Absent keys are not checked.
 
@@ -124,6 +124,8 @@ def check_settings(settings: Mapping[str, Any]) -> Mapping[str, Any]:
         checker.fail("workflow", f"one of {list(WORKFLOWS)}", workflow)
     checker.choice("conditioning", CONDITIONINGS)
     checker.choice("lr_mode", CYCLIC_MODES)
+    # the cell-lines bundle: its MetaUNet, or MONAI's BasicUNet wrapped by MetadataConditioned
+    checker.choice("network_family", ("metaunet", "basicunet"))
     checker.choice("stage", (0, 1))  # the Siamese-consistency bundle: supervised warm-up, then consistency
     checker.choice("metadata_mode", ENCODE_MODES if workflow == "evaluate" else TRAIN_MODES)
     for key in ("epochs", "val_interval", "batch_size"):

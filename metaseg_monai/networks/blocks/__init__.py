@@ -1,4 +1,5 @@
 from metaseg_monai.networks.blocks.channel_modulation import channel_affine, check_metadata
+from metaseg_monai.networks.blocks.conditioning import conditioning_block
 from metaseg_monai.networks.blocks.film import FiLMBlock, FiLMGenerator, FiLMLayer
 from metaseg_monai.networks.blocks.metadata_se import MODULATIONS, SE_MODES, MetadataSEBlock
 
@@ -11,4 +12,5 @@ __all__ = [
     "MetadataSEBlock",
     "channel_affine",
     "check_metadata",
+    "conditioning_block",
 ]

@@ -61,6 +61,8 @@ class FiLMLayer(nn.Module):
         super().__init__()
         self.channels = channels
         self.head = nn.Sequential(nn.Linear(context_features, 2 * channels), get_act_layer(act))
+        # networks whose stage outputs are fresh tensors let inference overwrite them
+        self.inplace = False
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """
@@ -69,7 +71,7 @@ class FiLMLayer(nn.Module):
             context: the generator's output, shape (B, K).
         """
         params = self.head(context.to(x.dtype))
-        return channel_affine(x, params[:, : self.channels], params[:, self.channels :])
+        return channel_affine(x, params[:, : self.channels], params[:, self.channels :], self.inplace)
 
 
 class FiLMBlock(nn.Module):

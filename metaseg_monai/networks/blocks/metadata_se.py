@@ -2,7 +2,7 @@
 
 import torch
 import torch.nn as nn
-from monai.networks.layers.factories import Act, Pool
+from monai.networks.layers.factories import Act
 from monai.networks.layers.utils import get_act_layer
 
 from metaseg_monai.networks.blocks.channel_modulation import channel_affine, check_metadata
@@ -33,7 +33,7 @@ class MetadataSEBlock(nn.Module):
     reduction, as in the authors' code (reduction 2); the code's ME block reduces from ``channels`` as well.
 
     MONAI's ``ChannelSELayer`` has no metadata input and no shift branch, hence this block; it reuses MONAI's
-    pooling and activation factories.
+    activation factory.
 
     Args:
         spatial_dims: number of spatial dimensions (1, 2 or 3).
@@ -76,13 +76,19 @@ class MetadataSEBlock(nn.Module):
         self.metadata_dim = metadata_dim if mode != "se" else 0
         self.shift = modulation == "scale_shift"
         self.squeeze = mode != "me"
-        self.pool = Pool[Pool.ADAPTIVEAVG, spatial_dims](1)
+        # a mean over the spatial axes, not AdaptiveAvgPool: its backward is a broadcast view, where the pool's
+        # writes a full feature map of gradient
+        self.spatial_axes = list(range(2, 2 + spatial_dims))
         self.excite = nn.Sequential(
             nn.Linear(in_features, hidden),
             get_act_layer(act),
             nn.Linear(hidden, channels * (2 if self.shift else 1)),
         )
         self.gate = Act["sigmoid"]()
+        # networks that check the metadata once per forward pass switch the per-call check off, and networks whose
+        # stage outputs are fresh tensors let inference overwrite them
+        self.validate = True
+        self.inplace = False
 
     def forward(self, x: torch.Tensor, metadata: torch.Tensor | None = None) -> torch.Tensor:
         """
@@ -94,16 +100,17 @@ class MetadataSEBlock(nn.Module):
             modulated features, shaped like ``x``.
         """
         b = x.shape[0]
-        if self.squeeze:
-            squeezed = self.pool(x).reshape(b, self.channels)
-        else:
-            squeezed = x.new_zeros((b, 0))
+        squeezed = x.mean(self.spatial_axes) if self.squeeze else None
         if self.metadata_dim > 0:
             if metadata is None:
                 raise ValueError(f"MetadataSEBlock(mode='{self.mode}') needs a metadata tensor, got None.")
-            check_metadata(metadata, b, self.metadata_dim, check_finite=False)
-            squeezed = torch.cat([squeezed, metadata.to(x.dtype)], dim=1)
+            if self.validate:
+                check_metadata(metadata, b, self.metadata_dim, check_finite=False)
+            meta = metadata.to(x.dtype)
+            squeezed = meta if squeezed is None else torch.cat([squeezed, meta], dim=1)
+        if squeezed is None:
+            raise ValueError(f"MetadataSEBlock(mode='{self.mode}') has nothing to read.")  # unreachable: me has M >= 1
         out = self.excite(squeezed)
         if self.shift:
-            return channel_affine(x, self.gate(out[:, : self.channels]), out[:, self.channels :])
-        return channel_affine(x, self.gate(out))
+            return channel_affine(x, self.gate(out[:, : self.channels]), out[:, self.channels :], self.inplace)
+        return channel_affine(x, self.gate(out), None, self.inplace)

@@ -1,4 +1,15 @@
 from metaseg_monai.networks.nets.meta_unet import CONDITIONINGS, PRESETS, MetaUNet
+from metaseg_monai.networks.nets.metadata_conditioned import MetadataConditioned, default_stages
+from metaseg_monai.networks.nets.monai_networks import MONAI_FAMILIES, monai_network
 from metaseg_monai.networks.nets.multi_head_unet import MultiHeadUNet
 
-__all__ = ["CONDITIONINGS", "PRESETS", "MetaUNet", "MultiHeadUNet"]
+__all__ = [
+    "CONDITIONINGS",
+    "MONAI_FAMILIES",
+    "PRESETS",
+    "MetaUNet",
+    "MetadataConditioned",
+    "MultiHeadUNet",
+    "default_stages",
+    "monai_network",
+]

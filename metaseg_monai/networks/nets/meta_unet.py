@@ -10,8 +10,8 @@ from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Conv, Pool
 
 from metaseg_monai.networks.blocks.channel_modulation import check_metadata
-from metaseg_monai.networks.blocks.film import FiLMGenerator, FiLMLayer
-from metaseg_monai.networks.blocks.metadata_se import MetadataSEBlock
+from metaseg_monai.networks.blocks.conditioning import conditioning_block
+from metaseg_monai.networks.blocks.film import FiLMGenerator
 
 __all__ = ["CONDITIONINGS", "PRESETS", "MetaUNet"]
 
@@ -236,16 +236,15 @@ class MetaUNet(nn.Module):
         def modulation(channels: int, stage: int) -> nn.Module:
             if not flags[stage]:
                 return _NoModulation()
-            if conditioning == "film":
-                return FiLMLayer(context_features, channels)
-            return MetadataSEBlock(
+            return conditioning_block(
+                conditioning,
                 spatial_dims,
                 channels,
                 metadata_dim,
-                mode=conditioning,
-                reduction=block_reduction,
-                modulation=block_modulation,
-                hidden_includes_metadata=hidden_includes_metadata,
+                context_features,
+                block_reduction,
+                block_modulation,
+                hidden_includes_metadata,
             )
 
         pool = Pool[Pool.MAX, spatial_dims]
