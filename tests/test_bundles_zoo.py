@@ -75,7 +75,13 @@ def test_configs_are_formatted_and_agree(bundle):
     assert spec == {"fields": MetadataSpec(train["metadata_fields"]).to_config()}
     meta = json.loads((configs / "metadata.json").read_text())
     fmt = meta["network_data_format"]
-    assert fmt["outputs"]["pred"]["num_channels"] == train["network_def"]["out_channels"]
+    # network_def is a definition, or (the cell-lines bundle's network_family) an expression choosing among *_def ids
+    definitions = [train["network_def"]] if isinstance(train["network_def"], dict) else []
+    definitions += [v for k, v in train.items() if k.endswith("_def") and k != "network_def" and isinstance(v, dict)]
+    assert definitions, "no network definition"
+    for definition in definitions:
+        out_channels = definition.get("out_channels", definition.get("network", {}).get("out_channels"))
+        assert fmt["outputs"]["pred"]["num_channels"] == out_channels, definition["_target_"]
 
 
 @pytest.mark.parametrize("bundle", BUNDLE_NAMES)
