@@ -54,6 +54,7 @@ from metaseg_monai.networks import (
     PRESETS,
     MetadataConditioned,
     MetaUNet,
+    min_input_size,
     monai_network,
 )
 
@@ -62,8 +63,6 @@ DEFAULTS = {  # dims -> (batch, size, features)
     3: (2, 64, (8, 16, 32, 64)),
 }
 QUICK = {2: (2, 32, (4, 8, 16)), 3: (2, 32, (4, 8, 16))}
-# these families downsample 32-fold and normalise their bottleneck: smaller inputs leave it a single pixel
-MIN_SIZE = {"flexibleunet": 64, "swinunetr": 64}
 
 
 def cpu_model() -> str:
@@ -100,7 +99,7 @@ def summary(samples: list[float]) -> dict:
 def bench_dims(args: argparse.Namespace, dims: int, amp: bool) -> dict:
     batch, size, features = (QUICK if args.quick else DEFAULTS)[dims]
     batch = args.batch or batch
-    size = max(args.size or size, MIN_SIZE.get(args.network, 1))
+    size = max(args.size or size, min_input_size(args.network))
     if args.features:
         features = tuple(args.features)
     elif args.preset and not args.quick:

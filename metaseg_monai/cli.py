@@ -161,7 +161,9 @@ def shape_switch(
         raise FileExistsError(f"{os.path.join(output_dir, 'results.json')} exists; choose another output_dir.")
     results = []
     if image_size is None:
-        image_size = 64 if network in ("flexibleunet", "swinunetr") else 48
+        from metaseg_monai.networks import min_input_size
+
+        image_size = max(48, min_input_size(network))
     print(
         f"shape-switch: {network}, {len(parsed)} variants x {epochs} epochs, {image_size}-pixel images, seed {seed}, "
         f"device {device}",

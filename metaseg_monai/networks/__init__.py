@@ -8,6 +8,7 @@ from metaseg_monai.networks.nets import (
     MetaUNet,
     MultiHeadUNet,
     default_stages,
+    min_input_size,
     monai_network,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "MultiHeadUNet",
     "default_stages",
     "load_initial_weights",
+    "min_input_size",
     "monai_network",
 ]

@@ -2,7 +2,7 @@
 
 import torch
 
-__all__ = ["channel_affine", "check_metadata"]
+__all__ = ["channel_affine", "check_metadata", "checked_metadata"]
 
 
 class _ChannelAffine(torch.autograd.Function):
@@ -97,3 +97,28 @@ def check_metadata(metadata: torch.Tensor, batch_size: int, metadata_dim: int, c
         raise ValueError(f"metadata must be a floating point tensor, got dtype {metadata.dtype}.")
     if check_finite and _can_read_values() and not bool(torch.isfinite(metadata).all()):
         raise ValueError("metadata contains NaN or infinite values; encode missing values explicitly instead.")
+
+
+def checked_metadata(
+    x: torch.Tensor, metadata: torch.Tensor | None, owner: str, metadata_dim: int, requires_metadata: bool
+) -> torch.Tensor:
+    """The metadata a conditioned network's blocks read, checked once per forward pass.
+
+    Args:
+        x: the network's input (B, C, *spatial); gives the batch size and the dtype.
+        metadata: (B, metadata_dim), or None where the conditioning ignores it.
+        owner: how errors name the network, e.g. ``"MetaUNet(conditioning='sme')"``.
+        metadata_dim: the expected width; 0 skips the check (a network that reads no metadata).
+        requires_metadata: whether None is an error.
+
+    Returns:
+        ``metadata`` in ``x``'s dtype, or an empty (B, 0) tensor when it is None and not required.
+    """
+    b = x.shape[0]
+    if metadata is None:
+        if requires_metadata:
+            raise ValueError(f"{owner} needs metadata of shape (batch={b}, metadata_dim={metadata_dim}), got None.")
+        return x.new_zeros((b, 0))
+    if metadata_dim > 0:
+        check_metadata(metadata, b, metadata_dim)
+    return metadata.to(x.dtype)

@@ -100,17 +100,15 @@ class MetadataSEBlock(nn.Module):
             modulated features, shaped like ``x``.
         """
         b = x.shape[0]
-        squeezed = x.mean(self.spatial_axes) if self.squeeze else None
+        parts: list[torch.Tensor] = [x.mean(self.spatial_axes)] if self.squeeze else []
         if self.metadata_dim > 0:
             if metadata is None:
                 raise ValueError(f"MetadataSEBlock(mode='{self.mode}') needs a metadata tensor, got None.")
             if self.validate:
                 check_metadata(metadata, b, self.metadata_dim, check_finite=False)
-            meta = metadata.to(x.dtype)
-            squeezed = meta if squeezed is None else torch.cat([squeezed, meta], dim=1)
-        if squeezed is None:
-            raise ValueError(f"MetadataSEBlock(mode='{self.mode}') has nothing to read.")  # unreachable: me has M >= 1
-        out = self.excite(squeezed)
+            parts.append(metadata.to(x.dtype))
+        # "se" squeezes, "me" reads the metadata (its width is at least 1), "sme" both
+        out = self.excite(parts[0] if len(parts) == 1 else torch.cat(parts, dim=1))
         if self.shift:
             return channel_affine(x, self.gate(out[:, : self.channels]), out[:, self.channels :], self.inplace)
         return channel_affine(x, self.gate(out), None, self.inplace)

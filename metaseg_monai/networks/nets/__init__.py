@@ -1,6 +1,6 @@
 from metaseg_monai.networks.nets.meta_unet import CONDITIONINGS, PRESETS, MetaUNet
 from metaseg_monai.networks.nets.metadata_conditioned import MetadataConditioned, default_stages
-from metaseg_monai.networks.nets.monai_networks import MONAI_FAMILIES, monai_network
+from metaseg_monai.networks.nets.monai_networks import MONAI_FAMILIES, min_input_size, monai_network
 from metaseg_monai.networks.nets.multi_head_unet import MultiHeadUNet
 
 __all__ = [
@@ -11,5 +11,6 @@ __all__ = [
     "MetadataConditioned",
     "MultiHeadUNet",
     "default_stages",
+    "min_input_size",
     "monai_network",
 ]

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Conv, Pool
 
-from metaseg_monai.networks.blocks.channel_modulation import check_metadata
+from metaseg_monai.networks.blocks.channel_modulation import checked_metadata
 from metaseg_monai.networks.blocks.conditioning import conditioning_block
 from metaseg_monai.networks.blocks.film import FiLMGenerator
 
@@ -321,19 +321,11 @@ class MetaUNet(nn.Module):
 
     def _context(self, x: torch.Tensor, metadata: torch.Tensor | None) -> torch.Tensor:
         """Validate the metadata and return what the stage modulations read."""
-        b = x.shape[0]
-        if metadata is None:
-            if self.requires_metadata:
-                raise ValueError(
-                    f"MetaUNet(conditioning='{self.conditioning}') needs metadata of shape "
-                    f"(batch={b}, metadata_dim={self.metadata_dim}), got None."
-                )
-            return x.new_zeros((b, 0))
-        if self.metadata_dim > 0:
-            check_metadata(metadata, b, self.metadata_dim)
+        owner = f"MetaUNet(conditioning='{self.conditioning}')"
+        checked = checked_metadata(x, metadata, owner, self.metadata_dim, self.requires_metadata)
         if self.generator is not None:
-            return self.generator(metadata.to(x.dtype))
-        return metadata
+            return self.generator(checked)
+        return checked
 
     def forward(self, x: torch.Tensor, metadata: torch.Tensor | None = None) -> torch.Tensor:
         min_size = 2**self.depth

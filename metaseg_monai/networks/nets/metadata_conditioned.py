@@ -10,7 +10,7 @@ import torch.nn as nn
 from monai.networks.layers import SkipConnection
 from monai.networks.nets import BasicUNet, DynUNet, FlexibleUNet, SegResNet, SwinUNETR, UNet
 
-from metaseg_monai.networks.blocks.channel_modulation import check_metadata
+from metaseg_monai.networks.blocks.channel_modulation import checked_metadata
 from metaseg_monai.networks.blocks.conditioning import conditioning_block
 from metaseg_monai.networks.blocks.film import FiLMGenerator
 from metaseg_monai.networks.nets.meta_unet import CONDITIONINGS
@@ -144,7 +144,7 @@ class MetadataConditioned(nn.Module):
         stages: Sequence[str] | None = None,
         spatial_dims: int | None = None,
         in_channels: int | None = None,
-        probe_size: int | None = None,
+        probe_size: int = 64,
         block_reduction: int = 4,
         block_modulation: str = "scale",
         hidden_includes_metadata: bool = False,
@@ -217,9 +217,8 @@ class MetadataConditioned(nn.Module):
         for stage in self.stages:
             self._hooks.append(modules[stage].register_forward_hook(_StageHook(self, stage)))
 
-    def _probe_channels(self, probe_size: int | None) -> dict[str, list[int]]:
-        """Run the network once on a zero image and read each stage's output widths."""
-        size = probe_size or 64
+    def _probe_channels(self, size: int) -> dict[str, list[int]]:
+        """Run the network once on a zero image of side ``size`` and read each stage's output widths."""
         found: dict[str, list[int]] = {}
         modules = dict(self.network.named_modules())
 
@@ -277,20 +276,10 @@ class MetadataConditioned(nn.Module):
         return modulated[0] if isinstance(output, torch.Tensor) else type(output)(modulated)
 
     def forward(self, x: torch.Tensor, metadata: torch.Tensor | None = None) -> Any:
-        b = x.shape[0]
-        if metadata is None:
-            if self.requires_metadata:
-                raise ValueError(
-                    f"MetadataConditioned(conditioning='{self.conditioning}') needs metadata of shape "
-                    f"(batch={b}, metadata_dim={self.metadata_dim}), got None."
-                )
-            context = x.new_zeros((b, 0))
-        else:
-            if self.metadata_dim > 0:
-                check_metadata(metadata, b, self.metadata_dim)
-            context = metadata.to(x.dtype)
-            if self.generator is not None:
-                context = self.generator(context)
+        owner = f"MetadataConditioned(conditioning='{self.conditioning}')"
+        context = checked_metadata(x, metadata, owner, self.metadata_dim, self.requires_metadata)
+        if self.generator is not None:  # film, which requires the metadata: the context is never empty here
+            context = self.generator(context)
         if not self._block_keys:
             return self.network(x)
         self._context = context

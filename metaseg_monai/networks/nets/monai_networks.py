@@ -13,9 +13,16 @@ from collections.abc import Sequence
 import torch.nn as nn
 from monai.networks.nets import BasicUNet, DynUNet, FlexibleUNet, SegResNet, SwinUNETR, UNet
 
-__all__ = ["MONAI_FAMILIES", "monai_network"]
+__all__ = ["MONAI_FAMILIES", "min_input_size", "monai_network"]
 
 MONAI_FAMILIES = ("basicunet", "unet", "segresnet", "dynunet", "flexibleunet", "swinunetr")
+
+
+def min_input_size(family: str) -> int:
+    """The smallest input side :func:`monai_network` takes for ``family`` at any width list used here: 64 for
+    ``flexibleunet`` and ``swinunetr``, which downsample 32-fold and normalise their bottleneck (a single pixel there
+    fails in training), 1 for the others (their depth follows ``features``)."""
+    return 64 if family in ("flexibleunet", "swinunetr") else 1
 
 
 def monai_network(
