@@ -19,6 +19,24 @@ SCHEMA_MD5 = {  # the md5 MONAI's tests record for these release assets (../shar
     "meta_schema_20240725.json": "06954cad2cc5d3784e72077ac76f0fc8",
 }
 TINY = {"features": [8, 8, 8], "batch_size": 8, "num_workers": 0}  # 2 poolings: an epoch takes about a second
+ONE_EPOCH = {"epochs": 1, "features": [8, 8, 8], "num_workers": 0, "progress_bar": False}
+# per bundle: the sample-data options that make an epoch take seconds, and the overrides its configs need with them
+SMALL_DATA = {
+    "cell_lines_nuclei_segmentation": ({"images_per_line": 4, "size": 64}, {"batch_size": 4}),
+    "annotation_styles_nuclei_segmentation": ({"images_per_line": 4, "size": 64}, {"batch_size": 4}),
+    "nuclei_anomaly_segmentation": ({"images_per_line": 4, "size": 64}, {"batch_size": 4}),
+    "kits21_tumor_size_segmentation": ({"num_cases": 6, "shape": (20, 64, 64), "spacing": (12.5, 4.0, 4.0)}, {}),
+    "multiorgan_film_segmentation": (
+        {"scans_per_organ": 5, "size": 48, "num_slices": 16},
+        {"slice_size": [48, 48], "batch_size": 8},
+    ),
+    "spinal_tumor_type_film_segmentation": ({"subjects_per_type": 5}, {"batch_size": 8}),
+    "video_nuclei_consistency_segmentation": (
+        {"num_stills": 10, "num_frames": 8},
+        {"batch_size": 4, "pair_batch_size": 2},
+    ),
+}
+
 # the bundles list both package dicts on purpose (one per schema); MONAI 1.6 reports the older name as deprecated
 IGNORE_DEPRECATED_PACKAGES = pytest.mark.filterwarnings("ignore:Detected deprecated name 'optional_packages_version'")
 

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from bundle_support import BUNDLE_NAMES, BUNDLES, IGNORE_DEPRECATED_PACKAGES, requires_regular_package
+from bundle_support import (
+    BUNDLE_NAMES,
+    BUNDLES,
+    IGNORE_DEPRECATED_PACKAGES,
+    ONE_EPOCH,
+    SMALL_DATA,
+    requires_regular_package,
+)
 from monai.handlers import CheckpointSaver, LrScheduleHandler, StatsHandler, TensorBoardStatsHandler
 
 from metaseg_monai.bundle import ddp_device_ids, distributed_device, handlers_for_rank
@@ -20,23 +27,6 @@ from metaseg_monai.sample_data import generate_sample_data
 pytestmark = IGNORE_DEPRECATED_PACKAGES
 
 TESTS = Path(__file__).resolve().parent
-TINY = {"epochs": 1, "features": [8, 8, 8], "num_workers": 0, "progress_bar": False}
-# per bundle: sample data small enough for an epoch in seconds, and the overrides its configs take
-SMALL_DATA = {
-    "cell_lines_nuclei_segmentation": ({"images_per_line": 4, "size": 64}, {"batch_size": 4}),
-    "annotation_styles_nuclei_segmentation": ({"images_per_line": 4, "size": 64}, {"batch_size": 4}),
-    "nuclei_anomaly_segmentation": ({"images_per_line": 4, "size": 64}, {"batch_size": 4}),
-    "kits21_tumor_size_segmentation": ({"num_cases": 6, "shape": (20, 64, 64), "spacing": (12.5, 4.0, 4.0)}, {}),
-    "multiorgan_film_segmentation": (
-        {"scans_per_organ": 5, "size": 48, "num_slices": 16},
-        {"slice_size": [48, 48], "batch_size": 8},
-    ),
-    "spinal_tumor_type_film_segmentation": ({"subjects_per_type": 5}, {"batch_size": 8}),
-    "video_nuclei_consistency_segmentation": (
-        {"num_stills": 10, "num_frames": 8},
-        {"batch_size": 4, "pair_batch_size": 2},
-    ),
-}
 
 
 class _Recorder:  # a handler that is not a reporting one
@@ -78,7 +68,7 @@ def _torchrun(bundle: str, tmp_path: Path, nproc: int = 2) -> tuple[Path, Path]:
     recorder = {"_target_": "distributed_probe.SamplerIndexRecorder", "out_dir": "@output_dir"}
     probe.write_text(json.dumps({"+train#handlers": [recorder]}))
     configs = [str(BUNDLES / bundle / "configs" / c) for c in ("train.json", "multi_gpu_train.json")] + [str(probe)]
-    args = [f"--{k}={v!r}" for k, v in {**TINY, **overrides}.items()]  # Python literals: fire parses them
+    args = [f"--{k}={v!r}" for k, v in {**ONE_EPOCH, **overrides}.items()]  # Python literals: fire parses them
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
         "-m", "monai.bundle", "run", "--config_file", json.dumps(configs),

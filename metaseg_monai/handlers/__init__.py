@@ -1,5 +1,6 @@
 """Ignite handlers for the bundles: resume after a kill, atomic checkpoints, the metadata spec beside the weights,
-early stopping on a validation metric, the evaluation report writers (images, videos)."""
+early stopping on a validation metric, the evaluation report writers (images, videos), the bundle's settings and
+model in an MLflow run."""
 
 from metaseg_monai.handlers.checkpoint import (
     DEFAULT_CHECKPOINT_PATTERN,
@@ -12,6 +13,7 @@ from metaseg_monai.handlers.checkpoint import (
 )
 from metaseg_monai.handlers.early_stopping import ValidationEarlyStopping
 from metaseg_monai.handlers.metadata_spec_saver import SPEC_FILENAME, MetadataSpecSaver
+from metaseg_monai.handlers.mlflow_recorder import MLFlowBundleRecorder, tracking_params
 from metaseg_monai.handlers.segmentation_report import MULTI_CLASS_F1, SegmentationReportWriter, existing_report_files
 from metaseg_monai.handlers.video_report import VIDEO_SCORES, VideoReportWriter, read_video_metrics
 
@@ -23,6 +25,7 @@ __all__ = [
     "VIDEO_SCORES",
     "AtomicCheckpointSaver",
     "AtomicDiskSaver",
+    "MLFlowBundleRecorder",
     "MetadataSpecSaver",
     "ResumeFromLatestCheckpoint",
     "SegmentationReportWriter",
@@ -32,4 +35,5 @@ __all__ = [
     "find_latest_checkpoint",
     "read_video_metrics",
     "resumable_checkpoint_handlers",
+    "tracking_params",
 ]
