@@ -10,7 +10,18 @@ from collections.abc import Mapping, Sequence
 
 import fire
 
-__all__ = ["bundle_export", "bundle_init", "bundle_list", "compare", "demo", "main", "sample_data", "shape_switch"]
+__all__ = [
+    "bundle_export",
+    "bundle_export_model",
+    "bundle_init",
+    "bundle_list",
+    "bundle_verify",
+    "compare",
+    "demo",
+    "main",
+    "sample_data",
+    "shape_switch",
+]
 
 
 def demo(out: str = "metaseg_demo", seeds: int = 2, device: str = "cpu", epochs: int | None = None) -> None:
@@ -257,6 +268,62 @@ def bundle_export(bundle: str, out: str, overwrite: bool = False) -> None:
     )
 
 
+def bundle_export_model(
+    bundle: str, format: str = "torch.export", out: str | None = None, ckpt: str | None = None, overwrite: bool = False
+) -> None:
+    """Export BUNDLE's trained network with both inputs (image, metadata) and check it against eager.
+
+    Args:
+        bundle: a shipped bundle's name or a bundle folder.
+        format: torch.export (recommended; .pt2), onnx (needs the export extra) or torchscript (deprecated in torch).
+        out: the file to write (default: model<suffix> in the current folder).
+        ckpt: the weights (default: the bundle's models/model.pt).
+        overwrite: replace an existing OUT.
+    """
+    from metaseg_monai.bundle import resolve_bundle
+    from metaseg_monai.bundle.export import EXPORT_FORMATS, export_network
+
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"--format must be one of {sorted(EXPORT_FORMATS)}, got {format!r}.")
+    check = export_network(resolve_bundle(bundle), format, out or f"model{EXPORT_FORMATS[format]}", ckpt, overwrite)
+    print(check.summary())
+
+
+def bundle_verify(bundle: str, formats: str | Sequence[str] | None = None, keep: str | None = None) -> None:
+    """The Model Zoo's checks of BUNDLE with the metadata input: schema (offline), check_properties,
+    verify_net_in_out, and each export round trip; exits 1 if any fails.
+
+    Args:
+        bundle: a shipped bundle's name or a bundle folder.
+        formats: export formats to check (comma-separated; default torch.export,onnx,torchscript).
+        keep: a new or empty folder to keep the exported files in.
+    """
+    from metaseg_monai.bundle import resolve_bundle
+    from metaseg_monai.bundle.export import EXPORT_FORMATS
+    from metaseg_monai.bundle.verify import verify_bundle
+
+    if formats is None:
+        chosen = list(EXPORT_FORMATS)
+    else:  # fire gives a tuple for 'a,b' and a str for 'a'
+        chosen = [f.strip() for f in formats.split(",")] if isinstance(formats, str) else [str(f) for f in formats]
+    unknown = sorted(set(chosen) - set(EXPORT_FORMATS))
+    if unknown:
+        raise ValueError(f"--formats: unknown {unknown}; expected some of {sorted(EXPORT_FORMATS)}.")
+    path = resolve_bundle(bundle)
+    _say(f"verifying {path}")
+    results = verify_bundle(path, chosen, keep)
+    width = max(len(r.name) for r in results)
+    for r in results:
+        _say(f"  {r.name:<{width}}  {r.status:<7}  {r.detail}")
+    failed = [r.name for r in results if r.passed is False]
+    _say(
+        f"{len(results) - len(failed)} of {len(results)} checks passed or skipped"
+        + (f"; failed: {failed}" if failed else "")
+    )
+    if failed:
+        sys.exit(1)
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -271,7 +338,13 @@ def main() -> None:
     commands = {
         "demo": demo,
         "compare": compare,
-        "bundle": {"list": bundle_list, "init": bundle_init, "export": bundle_export},
+        "bundle": {
+            "list": bundle_list,
+            "init": bundle_init,
+            "export": bundle_export,
+            "export-model": bundle_export_model,
+            "verify": bundle_verify,
+        },
         "sample-data": sample_data,
         "shape-switch": shape_switch,
     }

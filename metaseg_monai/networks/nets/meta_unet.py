@@ -100,7 +100,7 @@ class _DecoderStage(nn.Module):
             # Zero-pad (odd input sizes) so the upsampled map matches the skip, as the authors' code does.
             pad: list[int] = []
             for d in range(x.dim() - 1, 1, -1):
-                diff = int(size[d - 2]) - int(x.shape[d])
+                diff = size[d - 2] - x.shape[d]  # sizes, not int(): torch.export keeps them symbolic
                 pad += [diff // 2, diff - diff // 2]
             if max(pad) > 0:
                 x = F.pad(x, pad)
