@@ -328,6 +328,7 @@ def test_inference_datalist_from_a_table_or_a_folder(cell_lines, tmp_path):
     folder.mkdir()
     for name in ("img10.tif", "img2.tif", "notes.txt"):
         (folder / name).write_bytes(image.read_bytes())
+    (folder / "._img2.tif").write_bytes(b"\x00\x05\x16\x07")  # a macOS AppleDouble companion, not an image
     listed = load_inference_datalist(folder, {"cell_line": "MDCK"})
     assert [Path(r["image"]).name for r in listed] == ["img2.tif", "img10.tif"]
     assert all(r["cell_line"] == "MDCK" for r in listed)

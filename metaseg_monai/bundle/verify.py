@@ -85,23 +85,59 @@ def _sample_data(bundle: Path, work: Path) -> Path:
     return data
 
 
+def _required_metadata(bundle: Path, config: str) -> dict[str, object]:
+    """A value for each categorical metadata field that ``config`` leaves to the command line (an id set to null,
+    such as the multi-organ bundle's ``organ``): its first category, so that the workflow can initialise."""
+    raw = read_json(bundle / "configs" / config, f"the bundle's {config}")
+    given = {}
+    for spec in raw.get("metadata_fields", []):
+        name, categories = spec.get("name"), spec.get("categories")
+        if name in raw and raw[name] is None and categories:
+            given[name] = categories[0]
+    return given
+
+
+def _root_causes(error: BaseException) -> list[BaseException]:
+    chain = [error]
+    while chain[-1].__cause__ is not None:
+        chain.append(chain[-1].__cause__)
+    return chain
+
+
 def _properties_check(bundle: Path, work: Path, config: str, workflow_type: str) -> str:
+    """``check_properties`` after ``initialize`` on the sample data. An inference config that reads a plain folder
+    of images (the multi-organ bundle: every CT volume in ``dataset_dir``) finds none at the root of a dataset
+    layout; it is then given the first folder inside the sample data that it accepts."""
     from monai.bundle import ConfigWorkflow
 
-    workflow = ConfigWorkflow(
-        config_file=str(bundle / "configs" / config),
-        meta_file=str(bundle / "configs" / "metadata.json"),
-        workflow_type=workflow_type,
-        bundle_root=str(bundle),
-        logging_file=False,  # keep the caller's logging: the bundle's logging.conf would print every INFO line
-        dataset_dir=str(_sample_data(bundle, work)),
-        output_dir=str(work / f"output_{workflow_type}"),
-    )
-    workflow.initialize()
+    given = _required_metadata(bundle, config)
+    data = _sample_data(bundle, work)
+    candidates = [data] + (sorted(p for p in data.glob("*/*") if p.is_dir()) if workflow_type == "infer" else [])
+    for folder in candidates:
+        workflow = ConfigWorkflow(
+            config_file=str(bundle / "configs" / config),
+            meta_file=str(bundle / "configs" / "metadata.json"),
+            workflow_type=workflow_type,
+            bundle_root=str(bundle),
+            logging_file=False,  # keep the caller's logging: the bundle's logging.conf would print every INFO line
+            dataset_dir=str(folder),
+            output_dir=str(work / f"output_{workflow_type}"),
+            **given,
+        )
+        try:
+            workflow.initialize()
+            break
+        except RuntimeError as e:  # MONAI wraps what the config's expressions raise
+            if folder == candidates[-1] or not any(isinstance(c, FileNotFoundError) for c in _root_causes(e)):
+                raise
     missing = workflow.check_properties()
     if missing:
         raise ValueError(f"configs/{config} lacks the required properties {missing}.")
-    return f"configs/{config}: every required {workflow_type} property present"
+    used = [f"{k}={v!r}" for k, v in given.items()] + (
+        [f"dataset_dir=sample_data/{folder.relative_to(data)}"] if folder != data else []
+    )
+    with_values = f" (with {', '.join(used)})" if used else ""
+    return f"configs/{config}: every required {workflow_type} property present{with_values}"
 
 
 def _net_in_out_check(bundle: Path) -> str:

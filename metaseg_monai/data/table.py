@@ -166,7 +166,7 @@ def load_inference_datalist(
       labels are optional and ignored), optionally only the rows of ``split``; an image listed on several rows
       (the task switch) is predicted once per row;
     - ``metadata={"cell_line": "HeLa"}``: every file in ``dataset_dir`` (not recursive) whose name ends in one of
-      ``image_suffixes`` (case-insensitive), in natural order, with that metadata.
+      ``image_suffixes`` (case-insensitive) and does not start with a dot, in natural order, with that metadata.
 
     A bundle passes its command-line fields as ``metadata`` (``{"cell_line": None}`` when none was given): see
     :func:`command_line_metadata`.
@@ -191,7 +191,10 @@ def load_inference_datalist(
             "reads the folder, not a table); give one or the other."
         )
     suffixes = tuple(s.lower() for s in image_suffixes)
-    images = [p for p in root.iterdir() if p.is_file() and p.name.lower().endswith(suffixes)]
+    # hidden files are skipped: the Decathlon archives carry macOS '._NAME.nii.gz' companions that are not images
+    images = [
+        p for p in root.iterdir() if p.is_file() and p.name.lower().endswith(suffixes) and not p.name.startswith(".")
+    ]
     images.sort(key=lambda p: natural_key(p.name))
     if not images:
         raise FileNotFoundError(f"no image ending in {list(image_suffixes)} found in '{root}'.")
