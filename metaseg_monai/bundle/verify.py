@@ -105,15 +105,19 @@ def _root_causes(error: BaseException) -> list[BaseException]:
 
 
 def _properties_check(bundle: Path, work: Path, config: str, workflow_type: str) -> str:
-    """``check_properties`` after ``initialize`` on the sample data. An inference config that reads a plain folder
-    of images (the multi-organ bundle: every CT volume in ``dataset_dir``) finds none at the root of a dataset
-    layout; it is then given the first folder inside the sample data that it accepts."""
+    """``check_properties`` after ``initialize`` on the sample data, as the config stands. An inference config that
+    needs more from the command line is tried again with its categorical fields set (:func:`_required_metadata`)
+    and, where it reads a plain folder of images (the multi-organ bundle: every CT volume in ``dataset_dir``) and a
+    dataset layout's root has none, on each folder inside the sample data until one is accepted."""
     from monai.bundle import ConfigWorkflow
 
-    given = _required_metadata(bundle, config)
     data = _sample_data(bundle, work)
-    candidates = [data] + (sorted(p for p in data.glob("*/*") if p.is_dir()) if workflow_type == "infer" else [])
-    for folder in candidates:
+    attempts: list[tuple[dict, Path]] = [({}, data)]
+    given = _required_metadata(bundle, config)
+    if workflow_type == "infer" and given:
+        attempts += [(given, data)] + [(given, p) for p in sorted(data.glob("*/*")) if p.is_dir()]
+    first_error: BaseException | None = None
+    for values, folder in attempts:
         workflow = ConfigWorkflow(
             config_file=str(bundle / "configs" / config),
             meta_file=str(bundle / "configs" / "metadata.json"),
@@ -122,20 +126,22 @@ def _properties_check(bundle: Path, work: Path, config: str, workflow_type: str)
             logging_file=False,  # keep the caller's logging: the bundle's logging.conf would print every INFO line
             dataset_dir=str(folder),
             output_dir=str(work / f"output_{workflow_type}"),
-            **given,
+            **values,
         )
         try:
             workflow.initialize()
             break
         except RuntimeError as e:  # MONAI wraps what the config's expressions raise
-            if folder == candidates[-1] or not any(isinstance(c, FileNotFoundError) for c in _root_causes(e)):
+            first_error = first_error or e
+            if not any(isinstance(c, (FileNotFoundError, ValueError)) for c in _root_causes(e)):
                 raise
+    else:
+        raise first_error  # type: ignore[misc]
     missing = workflow.check_properties()
     if missing:
         raise ValueError(f"configs/{config} lacks the required properties {missing}.")
-    used = [f"{k}={v!r}" for k, v in given.items()] + (
-        [f"dataset_dir=sample_data/{folder.relative_to(data)}"] if folder != data else []
-    )
+    used = [f"{k}={v!r}" for k, v in values.items()]
+    used += [f"dataset_dir=sample_data/{folder.relative_to(data)}"] if folder != data else []
     with_values = f" (with {', '.join(used)})" if used else ""
     return f"configs/{config}: every required {workflow_type} property present{with_values}"
 
