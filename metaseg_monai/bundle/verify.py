@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from metaseg_monai.bundle.export import EXPORT_FORMATS, bundle_inputs, export_network
+from metaseg_monai.bundle.export import EXPORT_FORMATS, bundle_inputs, export_network, missing_onnx_module
 from metaseg_monai.utils.files import read_json
 
 __all__ = ["SCHEMA_MD5", "VerifyResult", "verify_bundle", "zoo_schema_dir"]
@@ -97,7 +97,8 @@ def _required_metadata(bundle: Path, config: str) -> dict[str, object]:
     return given
 
 
-def _root_causes(error: BaseException) -> list[BaseException]:
+def _cause_chain(error: BaseException) -> list[BaseException]:
+    """``error`` and what raised it, following ``__cause__``."""
     chain = [error]
     while chain[-1].__cause__ is not None:
         chain.append(chain[-1].__cause__)
@@ -133,7 +134,7 @@ def _properties_check(bundle: Path, work: Path, config: str, workflow_type: str)
             break
         except RuntimeError as e:  # MONAI wraps what the config's expressions raise
             first_error = first_error or e
-            if not any(isinstance(c, (FileNotFoundError, ValueError)) for c in _root_causes(e)):
+            if not any(isinstance(c, (FileNotFoundError, ValueError)) for c in _cause_chain(e)):
                 raise
     else:
         raise first_error  # type: ignore[misc]
@@ -165,15 +166,6 @@ def _net_in_out_check(bundle: Path) -> str:
     return f"image of {inputs.spatial_multiple}*n per axis{given}: output channels and shape as metadata.json states"
 
 
-def _missing_onnx() -> str | None:
-    for module in ("onnx", "onnxscript", "onnxruntime"):
-        try:
-            __import__(module)
-        except ImportError:
-            return module
-    return None
-
-
 def verify_bundle(
     bundle_dir: str | Path, formats: Sequence[str] = tuple(EXPORT_FORMATS), keep: str | Path | None = None
 ) -> list[VerifyResult]:
@@ -200,11 +192,10 @@ def verify_bundle(
         for fmt in formats:
             path = out_dir / f"model{EXPORT_FORMATS[fmt]}"
             checks.append((f"export {fmt}", lambda fmt=fmt, path=path: export_network(bundle, fmt, path).summary()))
+        missing = missing_onnx_module()
         for name, check in checks:
-            if name == "export onnx" and _missing_onnx():
-                results.append(
-                    VerifyResult(name, None, f"needs {_missing_onnx()}: pip install 'metaseg-monai[export]'")
-                )
+            if name == "export onnx" and missing:
+                results.append(VerifyResult(name, None, f"needs {missing}: pip install 'metaseg-monai[export]'"))
                 continue
             try:
                 results.append(VerifyResult(name, True, check()))

@@ -7,7 +7,18 @@ import torch.nn as nn
 from metaseg_monai.networks.blocks.film import FiLMLayer
 from metaseg_monai.networks.blocks.metadata_se import MetadataSEBlock
 
-__all__ = ["conditioning_block"]
+__all__ = ["CONDITIONINGS", "check_conditioning", "conditioning_block"]
+
+#: the conditionings a network here can be built with ("none": the metadata-free twin)
+CONDITIONINGS = ("none", "se", "me", "sme", "film")
+
+
+def check_conditioning(conditioning: str, metadata_dim: int) -> None:
+    """Refuse an unknown ``conditioning``, or one that reads metadata with ``metadata_dim < 1``."""
+    if conditioning not in CONDITIONINGS:
+        raise ValueError(f"conditioning must be one of {CONDITIONINGS}, got {conditioning!r}.")
+    if conditioning in ("me", "sme", "film") and metadata_dim < 1:
+        raise ValueError(f"conditioning {conditioning!r} needs metadata_dim >= 1, got {metadata_dim}.")
 
 
 def conditioning_block(

@@ -1,4 +1,5 @@
-from metaseg_monai.networks.nets.meta_unet import CONDITIONINGS, PRESETS, MetaUNet
+from metaseg_monai.networks.blocks.conditioning import CONDITIONINGS
+from metaseg_monai.networks.nets.meta_unet import PRESETS, MetaUNet
 from metaseg_monai.networks.nets.metadata_conditioned import MetadataConditioned, default_stages
 from metaseg_monai.networks.nets.monai_networks import MONAI_FAMILIES, min_input_size, monai_network
 from metaseg_monai.networks.nets.multi_head_unet import MultiHeadUNet

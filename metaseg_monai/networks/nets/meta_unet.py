@@ -10,12 +10,11 @@ from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Conv, Pool
 
 from metaseg_monai.networks.blocks.channel_modulation import checked_metadata
-from metaseg_monai.networks.blocks.conditioning import conditioning_block
+from metaseg_monai.networks.blocks.conditioning import check_conditioning, conditioning_block
 from metaseg_monai.networks.blocks.film import FiLMGenerator
 
-__all__ = ["CONDITIONINGS", "PRESETS", "MetaUNet"]
+__all__ = ["PRESETS", "MetaUNet"]
 
-CONDITIONINGS = ("none", "se", "me", "sme", "film")
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Plutenko et al. as written: a standard U-Net (Ronneberger widths, 4 poolings, two conv-BN-ReLU per stage)
@@ -187,10 +186,7 @@ class MetaUNet(nn.Module):
         super().__init__()
         if spatial_dims not in (2, 3):
             raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}.")
-        if conditioning not in CONDITIONINGS:
-            raise ValueError(f"conditioning must be one of {CONDITIONINGS}, got {conditioning!r}.")
-        if conditioning in ("me", "sme", "film") and metadata_dim < 1:
-            raise ValueError(f"conditioning {conditioning!r} needs metadata_dim >= 1, got {metadata_dim}.")
+        check_conditioning(conditioning, metadata_dim)
         if len(features) < 2:
             raise ValueError(f"features needs at least two levels (one pooling), got {tuple(features)}.")
         if upsample not in ("deconv", "nontrainable"):

@@ -11,9 +11,8 @@ from monai.networks.layers import SkipConnection
 from monai.networks.nets import BasicUNet, DynUNet, FlexibleUNet, SegResNet, SwinUNETR, UNet
 
 from metaseg_monai.networks.blocks.channel_modulation import checked_metadata
-from metaseg_monai.networks.blocks.conditioning import conditioning_block
+from metaseg_monai.networks.blocks.conditioning import check_conditioning, conditioning_block
 from metaseg_monai.networks.blocks.film import FiLMGenerator
-from metaseg_monai.networks.nets.meta_unet import CONDITIONINGS
 
 __all__ = ["MetadataConditioned", "default_stages"]
 
@@ -154,10 +153,7 @@ class MetadataConditioned(nn.Module):
         super().__init__()
         if not isinstance(network, nn.Module):
             raise ValueError(f"network must be a torch.nn.Module instance, got {type(network).__name__}.")
-        if conditioning not in CONDITIONINGS:
-            raise ValueError(f"conditioning must be one of {CONDITIONINGS}, got {conditioning!r}.")
-        if conditioning in ("me", "sme", "film") and metadata_dim < 1:
-            raise ValueError(f"conditioning {conditioning!r} needs metadata_dim >= 1, got {metadata_dim}.")
+        check_conditioning(conditioning, metadata_dim)
         self.network = network
         self.metadata_dim = int(metadata_dim)
         self.conditioning = conditioning
