@@ -324,6 +324,39 @@ def bundle_verify(bundle: str, formats: str | Sequence[str] | None = None, keep:
         sys.exit(1)
 
 
+def label_app(app_dir: str, bundles: str | Sequence[str]) -> None:
+    """Write a MONAI Label app into APP_DIR (new or empty) that serves BUNDLES, each request giving its metadata.
+
+    Args:
+        app_dir: the app folder to write (main.py, model/<bundle>/).
+        bundles: shipped bundle names or bundle folders, comma-separated.
+    """
+    from metaseg_monai.label import parse_bundle_names, write_app
+
+    names = parse_bundle_names(bundles)
+    app = write_app(app_dir, names)
+    print(f"wrote the MONAI Label app {app}; start it with:")
+    print(f"  metaseg label serve --app_dir {app} --studies YOUR_IMAGES --bundles {','.join(names)}")
+
+
+def label_serve(
+    studies: str, bundles: str | Sequence[str], port: int = 8000, host: str = "127.0.0.1", app_dir: str | None = None
+) -> None:
+    """Start MONAI Label's server serving BUNDLES over the images in STUDIES (needs the label extra; see README).
+
+    Args:
+        studies: the folder of images (MONAI Label's local datastore).
+        bundles: shipped bundle names (or folders, without app_dir), comma-separated.
+        port: the port to listen on.
+        host: the address to listen on (127.0.0.1: this machine only; 0.0.0.0: every interface).
+        app_dir: an app written by metaseg label app; default: one written into a temporary folder.
+    """
+    from metaseg_monai.label import serve
+
+    _say(f"MONAI Label on http://{host}:{port} serving {bundles}; POST /infer/<bundle> with params; Ctrl-C stops")
+    sys.exit(serve(studies, bundles, port=port, host=host, app_dir=app_dir))
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -345,12 +378,14 @@ def main() -> None:
             "export-model": bundle_export_model,
             "verify": bundle_verify,
         },
+        "label": {"app": label_app, "serve": label_serve},
         "sample-data": sample_data,
         "shape-switch": shape_switch,
     }
     try:
         fire.Fire(commands)
-    except (ValueError, FileExistsError, FileNotFoundError, BundleRunError) as err:  # a message, not a traceback
+    # a message, not a traceback
+    except (ValueError, FileExistsError, FileNotFoundError, ModuleNotFoundError, BundleRunError) as err:
         print(f"metaseg: error: {err}", file=sys.stderr)
         sys.exit(2)
 
