@@ -12,7 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from ignite.handlers import ProgressBar
+
+# ignite.contrib.handlers has ProgressBar in 0.4.11 (pinned by monai 1.5.2, the label extra) and in 0.5.x
+from ignite.contrib.handlers import ProgressBar
 from monai.data import CacheDataset, DataLoader
 from monai.engines import PrepareBatchExtraInput, SupervisedEvaluator, SupervisedTrainer
 from monai.handlers import ConfusionMatrix, LrScheduleHandler, from_engine
