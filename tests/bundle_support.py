@@ -49,6 +49,15 @@ def requires_regular_package() -> None:
         )
 
 
+def requires_export_extra() -> None:
+    """Skip where ONNX export cannot run (the label venv has no ``export`` extra); the dev venv has it."""
+    from metaseg_monai.bundle.export import missing_onnx_module
+
+    missing = missing_onnx_module()
+    if missing is not None:
+        pytest.skip(f"ONNX export needs {missing}: pip install -e '.[export]'")
+
+
 def bundle_workflow(bundle: str | Path, config: str | list[str], workflow_type: str, **override) -> ConfigWorkflow:
     """A ``ConfigWorkflow`` of ``bundles/<bundle>/configs/<config>`` (a name or a list layered in order)."""
     root = BUNDLES / bundle if isinstance(bundle, str) else Path(bundle)

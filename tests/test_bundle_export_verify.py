@@ -8,7 +8,13 @@ import sys
 
 import pytest
 import torch
-from bundle_support import BUNDLE_NAMES, BUNDLES, IGNORE_DEPRECATED_PACKAGES, requires_regular_package
+from bundle_support import (
+    BUNDLE_NAMES,
+    BUNDLES,
+    IGNORE_DEPRECATED_PACKAGES,
+    requires_export_extra,
+    requires_regular_package,
+)
 
 from metaseg_monai.bundle import export as export_module
 from metaseg_monai.bundle.export import EXPORT_FORMATS, bundle_inputs, export_network, load_bundle_network
@@ -41,6 +47,8 @@ def test_bundle_inputs_names_the_bad_field(tmp_path):
 @pytest.mark.parametrize("fmt", sorted(EXPORT_FORMATS))
 def test_export_round_trip_with_both_inputs(fmt, tmp_path):
     requires_regular_package()
+    if fmt == "onnx":
+        requires_export_extra()
     out = tmp_path / f"cells{EXPORT_FORMATS[fmt]}"
     check = export_network(CELLS, fmt, out)
     assert out.is_file() and len(check.max_abs_diff) == 2  # two batch and spatial sizes
@@ -106,6 +114,7 @@ def test_cli_export_model(tmp_path, monkeypatch, capsys):
 
 def _check_verified(bundle, tmp_path) -> None:
     requires_regular_package()
+    requires_export_extra()
     results = verify_bundle(bundle, keep=tmp_path / "exports")
     failed = {r.name: r.detail for r in results if r.passed is not True}
     assert not failed

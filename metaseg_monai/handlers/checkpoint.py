@@ -53,6 +53,13 @@ DEFAULT_CHECKPOINT_PATTERN = r"^checkpoint_epoch=(\d+)\.pt$"
 VALIDATION_STATE_KEY = "validation_state"
 
 
+def _saved_key() -> str:
+    """The key of ignite ``Checkpoint.state_dict()``'s ``(priority, filename)`` list in the installed ignite:
+    ``"_saved"`` from 0.5, ``"saved"`` in 0.4.11 (which monai 1.5.2, the label extra, pins). Our own records always
+    use ``"_saved"``, so that a checkpoint resumes under either."""
+    return Checkpoint._state_dict_all_req_keys[0]
+
+
 def _monai_checkpoints(saver: CheckpointSaver) -> dict[str, Any]:
     """The ignite ``Checkpoint`` objects inside a MONAI ``CheckpointSaver``: ``final``, ``key_metric`` and
     ``interval`` (None where that kind of save is not configured).
@@ -194,7 +201,7 @@ class AtomicCheckpointSaver(CheckpointSaver):
         ckpt = self.key_metric_checkpoint
         if ckpt is None:
             return {}
-        return {"_saved": [(float(score), str(name)) for score, name in ckpt.state_dict()["_saved"]]}
+        return {"_saved": [(float(score), str(name)) for score, name in ckpt.state_dict()[_saved_key()]]}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore the record of :meth:`state_dict`, so that a later save replaces the kept best model only with a
@@ -217,7 +224,8 @@ class AtomicCheckpointSaver(CheckpointSaver):
                 self.logger.warning(
                     f"best model '{path}' (score {score}) is gone; the next validation saves one again."
                 )
-        super().load_state_dict({**state_dict, "_saved": kept})
+        record = {k: v for k, v in state_dict.items() if k != "_saved"}
+        super().load_state_dict({**record, _saved_key(): kept})
 
     def attach(self, engine: Engine) -> None:
         if self.engine_key is not None:
@@ -478,7 +486,7 @@ class ResumeFromLatestCheckpoint:
             for _, old in found[: len(found) - len(keep)]:
                 old.unlink(missing_ok=True)  # beyond n_saved: left by a kill between a save and its rotation
                 self.logger.info(f"Removed {old}: more than n_saved={interval.n_saved} checkpoints were left.")
-        interval.load_state_dict({"_saved": [(n, p.name) for n, p in keep]})
+        interval.load_state_dict({_saved_key(): [(n, p.name) for n, p in keep]})
 
 
 def resumable_checkpoint_handlers(

@@ -7,6 +7,7 @@ listed in ``train#handlers``, gets the trainer when attached and watches the val
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ class ValidationEarlyStopping:
         self.validator, self.metric_name = validator, str(metric_name)
         self.patience, self.min_delta, self.mode = patience, float(min_delta), mode
         self._stopper: Any = None
+        self._sign = 1.0  # -1 where the installed ignite only maximises and the metric is a loss
 
     def score(self, engine: Engine) -> float:
         """The watched metric of the validator's last run."""
@@ -73,13 +75,28 @@ class ValidationEarlyStopping:
         from ignite.engine import Events
         from ignite.handlers import EarlyStopping
 
-        self._stopper = EarlyStopping(self.patience, self.score, trainer, threshold=self.min_delta, mode=self.mode)
+        if "mode" in inspect.signature(EarlyStopping).parameters:
+            self._stopper = EarlyStopping(self.patience, self.score, trainer, threshold=self.min_delta, mode=self.mode)
+        else:  # ignite 0.4.11 (pinned by monai 1.5.2, the label extra) only maximises: a loss is negated
+            self._sign = -1.0 if self.mode == "min" else 1.0
+            self._stopper = EarlyStopping(self.patience, self._signed_score, trainer, min_delta=self.min_delta)
         self.validator.add_event_handler(Events.COMPLETED, self._stopper)
 
+    def _signed_score(self, engine: Engine) -> float:
+        return self._sign * self.score(engine)
+
+    def _unsigned(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """``state`` with ``best_score`` multiplied by the sign (its own inverse): in the metric's units on disk."""
+        state = dict(state)
+        if state.get("best_score") is not None:
+            state["best_score"] = self._sign * state["best_score"]
+        return state
+
     def state_dict(self) -> dict[str, Any]:
-        """The running stopper's state (``counter``, ``best_score``, ...); empty when early stopping is off."""
-        return dict(self._stopper.state_dict()) if self._stopper is not None else {}
+        """The running stopper's state (``counter``, ``best_score`` in the metric's own units, ...); empty when early
+        stopping is off."""
+        return self._unsigned(self._stopper.state_dict()) if self._stopper is not None else {}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         if self._stopper is not None and state:
-            self._stopper.load_state_dict(dict(state))
+            self._stopper.load_state_dict(self._unsigned(state))
