@@ -196,8 +196,9 @@ class AtomicCheckpointSaver(CheckpointSaver):
         self.save_dict[key] = obj  # MONAI's checkpoints share this dict as their to_save: they save it too
 
     def state_dict(self) -> dict[str, Any]:
-        """The best-model save's record (ignite ``Checkpoint.state_dict()``: ``{"_saved": [(score, filename)]}``,
-        scores as floats), ``{}`` without ``save_key_metric``; :meth:`load_state_dict` restores it."""
+        """The best-model save's record, ``{"_saved": [(score, filename)]}`` with scores as floats, whatever key the
+        installed ignite's ``Checkpoint.state_dict()`` uses (:func:`_saved_key`); ``{}`` without ``save_key_metric``;
+        :meth:`load_state_dict` restores it."""
         ckpt = self.key_metric_checkpoint
         if ckpt is None:
             return {}
